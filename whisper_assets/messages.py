@@ -1,0 +1,176 @@
+"""The chat message as the hot path accepts it, and the Qdrant payload it becomes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Any
+
+# A bot name becomes one dimension of a Dagster multi-partition key ("elena|2026-11-09"),
+# so it may not contain the key separators | , [ ].
+BOT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+MAX_USER_ID_CHARS = 128
+# Clocks drift; a message far in the future is a bug upstream, not a partition to create.
+MAX_FUTURE = timedelta(days=1)
+_ID_NAMESPACE = uuid.UUID("6f1c3a52-8b1e-4f4e-9a55-2f0d3c7e9b10")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(ts: datetime) -> int:
+    """Exact integer milliseconds (float seconds lose the last digit; see MEASUREMENTS.md)."""
+    return (ts - _EPOCH) // _MS
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    return _EPOCH + ms * _MS
+
+
+class InvalidMessageError(ValueError):
+    """A message was refused; nothing of it was stored."""
+
+
+class Role(StrEnum):
+    USER = "user"
+    BOT = "bot"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+
+
+def validate_bot_name(bot_name: object) -> str:
+    if not isinstance(bot_name, str) or not BOT_NAME_RE.fullmatch(bot_name):
+        raise InvalidMessageError(
+            f"invalid bot name {bot_name!r}: use 1-64 characters from A-Z a-z 0-9 _ . - "
+            "starting with a letter or digit (it becomes a Dagster partition key)"
+        )
+    return bot_name
+
+
+def validate_user_id(user_id: object) -> str:
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InvalidMessageError("invalid user id: must be a non-empty string")
+    if len(user_id) > MAX_USER_ID_CHARS or any(ord(c) < 32 for c in user_id):
+        raise InvalidMessageError(
+            f"invalid user id {user_id[:40]!r}: at most {MAX_USER_ID_CHARS} characters, "
+            "no control characters"
+        )
+    return user_id
+
+
+def to_utc(ts: datetime) -> datetime:
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise InvalidMessageError(
+            f"naive timestamp {ts.isoformat()}: give a timezone (e.g. 2026-11-09T08:15:00Z)"
+        )
+    return ts.astimezone(timezone.utc)
+
+
+def message_id_for(bot_name: str, user_id: str, role: str, ts_ms: int, content: str) -> str:
+    """Deterministic id, so re-sending the same message never duplicates it."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join([bot_name, user_id, role, str(ts_ms), content])))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    message_id: str
+    bot_name: str
+    user_id: str
+    role: Role
+    content: str
+    timestamp: datetime  # aware, UTC
+
+    @property
+    def ts_ms(self) -> int:
+        return epoch_ms(self.timestamp)
+
+    @property
+    def day(self) -> str:
+        return self.timestamp.date().isoformat()
+
+    def payload(self) -> dict[str, Any]:
+        """The Qdrant payload (see ARCHITECTURE.md); `ts` is integer epoch milliseconds."""
+        return {
+            "message_id": self.message_id,
+            "bot_name": self.bot_name,
+            "user_id": self.user_id,
+            "role": self.role.value,
+            "content": self.content,
+            "timestamp": self.timestamp.isoformat().replace("+00:00", "Z"),
+            "ts": self.ts_ms,
+            "day": self.day,
+            "enrichment_status": Status.PENDING.value,
+            "enriched_at": None,
+            "enrichment_run_id": None,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Message:
+        return cls(
+            message_id=str(payload["message_id"]),
+            bot_name=payload["bot_name"],
+            user_id=payload["user_id"],
+            role=Role(payload["role"]),
+            content=payload["content"],
+            timestamp=from_epoch_ms(int(payload["ts"])),
+        )
+
+
+def new_message(
+    bot_name: object,
+    user_id: object,
+    role: object,
+    content: object,
+    timestamp: datetime | None = None,
+    message_id: str | uuid.UUID | None = None,
+    *,
+    max_chars: int,
+    earliest_day: date,
+    now: datetime | None = None,
+) -> Message:
+    """Validate one incoming message; raise InvalidMessageError with the reason."""
+    bot = validate_bot_name(bot_name)
+    user = validate_user_id(user_id)
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise InvalidMessageError(f"unknown role {role!r}: use 'user' or 'bot'") from None
+    if not isinstance(content, str) or not content.strip():
+        raise InvalidMessageError("empty message: content must contain non-whitespace text")
+    if len(content) > max_chars:
+        raise InvalidMessageError(
+            f"message too long: {len(content)} characters, the limit is {max_chars} "
+            "(WHISPER_MAX_MESSAGE_CHARS)"
+        )
+    if "\x00" in content:
+        raise InvalidMessageError("message contains NUL characters, which PostgreSQL cannot store")
+    now = now or datetime.now(timezone.utc)
+    if timestamp is None:
+        ts = now
+    elif isinstance(timestamp, datetime):
+        ts = to_utc(timestamp)
+    else:
+        raise InvalidMessageError(f"timestamp must be a datetime, not {type(timestamp).__name__}")
+    if ts.date() < earliest_day:
+        raise InvalidMessageError(
+            f"timestamp {ts.isoformat()} is before the first partition day {earliest_day} "
+            "(WHISPER_PARTITION_START)"
+        )
+    if ts > now + MAX_FUTURE:
+        raise InvalidMessageError(f"timestamp {ts.isoformat()} is more than a day in the future")
+    # Millisecond precision: the payload keeps integer ms, so ids and round trips agree.
+    ts = ts.replace(microsecond=ts.microsecond // 1000 * 1000)
+    ts_ms = epoch_ms(ts)
+    if message_id is None:
+        mid = message_id_for(bot, user, role_.value, ts_ms, content)
+    else:
+        try:
+            mid = str(uuid.UUID(str(message_id)))
+        except ValueError:
+            raise InvalidMessageError(f"message id {message_id!r} is not a UUID") from None
+    return Message(mid, bot, user, role_, content, ts)

@@ -1,0 +1,386 @@
+"""Qdrant: the message store (hot path writes, enrichment reads and marks) and summary vectors.
+
+Two engines behind one small interface:
+- embedded (default): qdrant-edge, one shard directory per collection under the Qdrant path.
+  It is single-process, so every process takes the store under one file lock, works, then
+  flushes and closes (ARCHITECTURE.md, Deployment modes). Hold it only around store calls.
+- server (QDRANT_URL): qdrant-client; tests run the same code through its local mode.
+Both engines take filters as plain `{field: value | Range}` dicts, so the logic above them
+(MessageStore) exists once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Protocol, Sequence
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from whisper_assets.embedding import EMBEDDING_DIM
+from whisper_assets.messages import Message, Status
+from whisper_assets.settings import Settings
+
+# field -> "keyword" | "integer": every field we filter or facet on is indexed
+# (an unindexed field silently matches nothing in some filters; see MEASUREMENTS.md).
+MESSAGE_INDEXES = {
+    "bot_name": "keyword",
+    "user_id": "keyword",
+    "day": "keyword",
+    "enrichment_status": "keyword",
+    "ts": "integer",
+}
+SUMMARY_INDEXES = {"bot_name": "keyword", "user_id": "keyword", "day": "keyword", "start_ts": "integer"}
+SCROLL_PAGE = 1024
+
+
+class StoreError(RuntimeError):
+    """The vector store is unusable as configured; the message says why."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the embedded store longer than the lock timeout."""
+
+
+@dataclass(frozen=True)
+class Range:
+    gte: int | float | None = None
+    lt: int | float | None = None
+
+
+Conditions = dict[str, Any]  # field -> value (exact match), list (any of) or Range
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    payload: dict[str, Any]
+    vector: list[float] | None = None
+    score: float | None = None
+
+
+class Engine(Protocol):
+    def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None: ...
+    def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None: ...
+    def scroll(self, name: str, where: Conditions, with_vectors: bool = False) -> list[Record]: ...
+    def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]: ...
+    def count(self, name: str, where: Conditions) -> int: ...
+    def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None: ...
+    def delete(self, name: str, where: Conditions) -> None: ...
+    def search(self, name: str, vector: Sequence[float], where: Conditions, limit: int) -> list[Record]: ...
+    def close(self) -> None: ...
+
+
+def _filter(models: Any, where: Conditions, range_cls: Any) -> Any:
+    """Build a Filter from {field: condition} with either engine's model classes."""
+    if not where:
+        return None
+    must = []
+    for key, cond in where.items():
+        if isinstance(cond, Range):
+            must.append(models.FieldCondition(key=key, range=range_cls(gte=cond.gte, lt=cond.lt)))
+        elif isinstance(cond, (list, tuple)):
+            must.append(models.FieldCondition(key=key, match=models.MatchAny(any=list(cond))))
+        else:
+            must.append(models.FieldCondition(key=key, match=models.MatchValue(value=cond)))
+    return models.Filter(must=must)
+
+
+class EdgeEngine:
+    """qdrant-edge: one EdgeShard per collection under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        import qdrant_edge
+
+        self.q = qdrant_edge
+        self.root = root
+        self.shards: dict[str, Any] = {}
+
+    def _shard(self, name: str) -> Any:
+        try:
+            return self.shards[name]
+        except KeyError:
+            raise StoreError(f"collection {name!r} is not open; call ensure_schema() first") from None
+
+    def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None:
+        q = self.q
+        if name in self.shards:
+            return
+        path = self.root / name
+        config = q.EdgeConfig(vectors=q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine))
+        try:
+            if (path / "wal").exists():
+                shard = q.EdgeShard.load(str(path), config)
+            else:
+                shard = q.EdgeShard.create(str(path), config)
+        except Exception as exc:  # the engine raises bare Exception with a message
+            if "incompatible" in str(exc).lower():
+                raise StoreError(
+                    f"Qdrant collection {name!r} at {path} was created with other vectors than "
+                    f"this version writes ({dim}-d cosine): {exc}. Use another WHISPER_QDRANT_PATH "
+                    "or re-create the collection; nothing was written."
+                ) from exc
+            raise
+        self.shards[name] = shard
+        existing = set(shard.info().payload_schema)
+        kinds = {"keyword": q.PayloadSchemaType.Keyword, "integer": q.PayloadSchemaType.Integer}
+        for field, kind in indexes.items():
+            if field not in existing:
+                shard.update(q.UpdateOperation.create_field_index(field, kinds[kind]))
+
+    def _where(self, where: Conditions) -> Any:
+        return _filter(self.q, where, self.q.RangeFloat)
+
+    def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
+        q = self.q
+        points = [q.Point(pid, vec, payload) for pid, vec, payload in zip(ids, vectors.tolist(), payloads)]
+        self._shard(name).update(q.UpdateOperation.upsert_points(points))
+
+    def scroll(self, name: str, where: Conditions, with_vectors: bool = False) -> list[Record]:
+        shard, flt, offset, out = self._shard(name), self._where(where), None, []
+        while True:
+            request = self.q.ScrollRequest(
+                offset=offset, limit=SCROLL_PAGE, filter=flt, with_payload=True, with_vector=with_vectors
+            )
+            records, offset = shard.scroll(request)
+            out.extend(
+                Record(str(r.id), dict(r.payload or {}), list(r.vector) if with_vectors else None)
+                for r in records
+            )
+            if offset is None:
+                return out
+
+    def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]:
+        request = self.q.FacetRequest(key=key, limit=1_000_000, exact=True, filter=self._where(where))
+        return {hit.value: hit.count for hit in self._shard(name).facet(request)}
+
+    def count(self, name: str, where: Conditions) -> int:
+        return self._shard(name).count(self.q.CountRequest(exact=True, filter=self._where(where)))
+
+    def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        if ids:
+            self._shard(name).update(self.q.UpdateOperation.set_payload(list(ids), payload))
+
+    def delete(self, name: str, where: Conditions) -> None:
+        self._shard(name).update(self.q.UpdateOperation.delete_points_by_filter(self._where(where)))
+
+    def search(self, name: str, vector: Sequence[float], where: Conditions, limit: int) -> list[Record]:
+        request = self.q.QueryRequest(
+            limit=limit,
+            query=self.q.Query.Nearest(list(vector)),
+            filter=self._where(where),
+            with_payload=True,
+        )
+        return [Record(str(p.id), dict(p.payload or {}), score=p.score) for p in self._shard(name).query(request)]
+
+    def flush(self) -> None:
+        for shard in self.shards.values():
+            shard.flush()
+
+    def close(self) -> None:
+        # A clean close avoids a WAL replay on the next open (25x slower after a crash).
+        for shard in self.shards.values():
+            shard.flush()
+            shard.close()
+        self.shards.clear()
+
+
+class ClientEngine:
+    """qdrant-client: a Qdrant server (QDRANT_URL), or local mode in tests."""
+
+    def __init__(self, client: Any) -> None:
+        from qdrant_client import models
+
+        self.client = client
+        self.models = models
+
+    def _where(self, where: Conditions) -> Any:
+        return _filter(self.models, where, self.models.Range)
+
+    def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None:
+        m = self.models
+        if self.client.collection_exists(name):
+            vectors = self.client.get_collection(name).config.params.vectors
+            size = getattr(vectors, "size", None)
+            if size != dim:
+                raise StoreError(
+                    f"Qdrant collection {name!r} holds {size}-d vectors, this version writes {dim}-d; "
+                    "use another collection name or re-create it. Nothing was written."
+                )
+        else:
+            self.client.create_collection(
+                name, vectors_config=m.VectorParams(size=dim, distance=m.Distance.COSINE)
+            )
+        kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "integer": m.PayloadSchemaType.INTEGER}
+        for field, kind in indexes.items():
+            self.client.create_payload_index(name, field, field_schema=kinds[kind])
+
+    def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
+        points = [
+            self.models.PointStruct(id=pid, vector=vec, payload=payload)
+            for pid, vec, payload in zip(ids, vectors.tolist(), payloads)
+        ]
+        self.client.upsert(name, points=points, wait=True)
+
+    def scroll(self, name: str, where: Conditions, with_vectors: bool = False) -> list[Record]:
+        flt, offset, out = self._where(where), None, []
+        while True:
+            records, offset = self.client.scroll(
+                name, scroll_filter=flt, limit=SCROLL_PAGE, offset=offset,
+                with_payload=True, with_vectors=with_vectors,
+            )
+            out.extend(
+                Record(str(r.id), dict(r.payload or {}), list(r.vector) if with_vectors else None)
+                for r in records
+            )
+            if offset is None:
+                return out
+
+    def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]:
+        response = self.client.facet(name, key, facet_filter=self._where(where), limit=1_000_000, exact=True)
+        return {hit.value: hit.count for hit in response.hits}
+
+    def count(self, name: str, where: Conditions) -> int:
+        return self.client.count(name, count_filter=self._where(where), exact=True).count
+
+    def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        if ids:
+            self.client.set_payload(name, payload=payload, points=list(ids), wait=True)
+
+    def delete(self, name: str, where: Conditions) -> None:
+        self.client.delete(name, points_selector=self.models.FilterSelector(filter=self._where(where)), wait=True)
+
+    def search(self, name: str, vector: Sequence[float], where: Conditions, limit: int) -> list[Record]:
+        points = self.client.query_points(
+            name, query=list(vector), query_filter=self._where(where), limit=limit, with_payload=True
+        ).points
+        return [Record(str(p.id), dict(p.payload or {}), score=p.score) for p in points]
+
+    def flush(self) -> None:
+        """Server writes are acknowledged with wait=True; nothing to flush."""
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message: Message
+    status: Status
+    vector: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    bot_name: str
+    day: str
+    pending: int
+    completed: int
+
+
+class MessageStore:
+    """Message and summary collections on top of either engine."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.messages = settings.messages_collection
+        self.summaries = settings.summaries_collection
+
+    def ensure_schema(self) -> None:
+        self.engine.ensure_collection(self.messages, EMBEDDING_DIM, MESSAGE_INDEXES)
+        self.engine.ensure_collection(self.summaries, EMBEDDING_DIM, SUMMARY_INDEXES)
+
+    def upsert_messages(self, messages: Sequence[Message], vectors: np.ndarray) -> None:
+        if len(messages) != len(vectors):
+            raise ValueError(f"{len(messages)} messages but {len(vectors)} vectors")
+        if not messages:
+            return
+        self.engine.upsert(
+            self.messages, [m.message_id for m in messages], vectors, [m.payload() for m in messages]
+        )
+
+    def day_messages(self, bot_name: str, day: str, with_vectors: bool = False) -> list[StoredMessage]:
+        """All of one bot-day's messages, pending or not, in time order."""
+        records = self.engine.scroll(self.messages, {"bot_name": bot_name, "day": day}, with_vectors)
+        out = [
+            StoredMessage(Message.from_payload(r.payload), Status(r.payload["enrichment_status"]), r.vector)
+            for r in records
+        ]
+        out.sort(key=lambda s: (s.message.timestamp, s.message.message_id))
+        return out
+
+    def set_status(self, ids: Sequence[str], status: Status, run_id: str | None, at: str | None) -> None:
+        self.engine.set_payload(
+            self.messages, ids,
+            {"enrichment_status": status.value, "enrichment_run_id": run_id, "enriched_at": at},
+        )
+
+    def bots(self) -> list[str]:
+        return sorted(self.engine.facet(self.messages, "bot_name", {}))
+
+    def status_by_day(self, bot_name: str | None = None) -> list[DayStatus]:
+        """Pending/completed counts per bot and day: a few facet calls, no full scan."""
+        rows = []
+        for bot in [bot_name] if bot_name else self.bots():
+            counts = {
+                status: self.engine.facet(self.messages, "day", {"bot_name": bot, "enrichment_status": status.value})
+                for status in Status
+            }
+            days = set(counts[Status.PENDING]) | set(counts[Status.COMPLETED])
+            rows.extend(
+                DayStatus(bot, d, counts[Status.PENDING].get(d, 0), counts[Status.COMPLETED].get(d, 0))
+                for d in sorted(days)
+            )
+        return rows
+
+
+def _engine(settings: Settings) -> Engine:
+    if settings.qdrant_url:
+        from qdrant_client import QdrantClient
+
+        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return ClientEngine(QdrantClient(url=settings.qdrant_url, api_key=key))
+    return EdgeEngine(settings.resolved_qdrant_path)
+
+
+@contextlib.contextmanager
+def open_store(settings: Settings, lock_timeout_s: float = 300.0) -> Iterator[MessageStore]:
+    """Open the store for one unit of work; the embedded engine is held under a file lock.
+
+    The lock is not re-entrant: never open the store again inside this block.
+    """
+    if settings.qdrant_url:
+        store = MessageStore(_engine(settings), settings)
+        try:
+            store.ensure_schema()
+            yield store
+        finally:
+            store.engine.close()
+        return
+    root = settings.resolved_qdrant_path
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(root / ".lock"))
+    try:
+        lock.acquire(timeout=lock_timeout_s)
+    except Timeout:
+        raise StoreBusyError(
+            f"the embedded Qdrant store at {root} stayed locked by another process for "
+            f"{lock_timeout_s:.0f} s; a process holding it open (e.g. a bot) must close it, "
+            "or use a Qdrant server (QDRANT_URL)"
+        ) from None
+    try:
+        store = MessageStore(_engine(settings), settings)
+        try:
+            store.ensure_schema()
+            yield store
+        finally:
+            store.engine.close()
+    finally:
+        lock.release()
+
+
+def new_run_marker() -> str:
+    return uuid.uuid4().hex
