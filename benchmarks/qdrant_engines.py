@@ -216,8 +216,12 @@ class LocalEngine:
     name = "qdrant_local"
 
     def __init__(self, path: str):
+        import warnings
+
         from qdrant_client import QdrantClient, models
 
+        # Emitted on every upsert/open above 20k points; the benchmark knows.
+        warnings.filterwarnings("ignore", message="Local mode is not recommended")
         self.QdrantClient = QdrantClient
         self.models = models
         self.path = path

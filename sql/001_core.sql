@@ -10,6 +10,7 @@ CREATE TABLE pending_messages (
     role        text        NOT NULL CHECK (role IN ('user', 'bot')),
     content     text        NOT NULL,
     ts          timestamptz NOT NULL,
+    vector      bytea       NOT NULL,  -- the stored 384-d float32 vector, reused by summaries
     staged_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX pending_messages_partition ON pending_messages (bot_name, day);

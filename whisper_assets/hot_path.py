@@ -37,7 +37,7 @@ class MessageIn:
 def validate(item: MessageIn, settings: Settings) -> Message:
     return new_message(
         item.bot, item.user, item.role, item.content, item.timestamp, item.message_id,
-        max_chars=settings.max_message_chars, earliest_day=settings.partition_start,
+        max_chars=settings.max_message_chars,
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 # so it may not contain the key separators | , [ ].
 BOT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 MAX_USER_ID_CHARS = 128
+# The first daily partition (UTC); LoCoMo's fictional timeline starts in 2022.
+FIRST_DAY = date(2022, 1, 1)
 # Clocks drift; a message far in the future is a bug upstream, not a partition to create.
 MAX_FUTURE = timedelta(days=1)
 _ID_NAMESPACE = uuid.UUID("6f1c3a52-8b1e-4f4e-9a55-2f0d3c7e9b10")
@@ -130,7 +132,7 @@ def new_message(
     message_id: str | uuid.UUID | None = None,
     *,
     max_chars: int,
-    earliest_day: date,
+    earliest_day: date = FIRST_DAY,
     now: datetime | None = None,
 ) -> Message:
     """Validate one incoming message; raise InvalidMessageError with the reason."""
@@ -158,8 +160,7 @@ def new_message(
         raise InvalidMessageError(f"timestamp must be a datetime, not {type(timestamp).__name__}")
     if ts.date() < earliest_day:
         raise InvalidMessageError(
-            f"timestamp {ts.isoformat()} is before the first partition day {earliest_day} "
-            "(WHISPER_PARTITION_START)"
+            f"timestamp {ts.isoformat()} is before the first partition day {earliest_day}"
         )
     if ts > now + MAX_FUTURE:
         raise InvalidMessageError(f"timestamp {ts.isoformat()} is more than a day in the future")

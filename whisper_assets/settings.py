@@ -8,7 +8,6 @@ offline LLM backend.
 from __future__ import annotations
 
 import functools
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -42,9 +41,6 @@ class Settings(BaseSettings):
     summaries_collection: str = Field(default="summaries", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     max_message_chars: int = Field(default=8000, ge=1, le=1_000_000)
     torch_threads: int = Field(default=2, ge=1, le=64)
-    partition_start: date = Field(
-        default=date(2022, 1, 1), description="First day of the daily partitions (UTC)."
-    )
 
     llm_backend: Literal["offline", "openai"] = "offline"
     openai_base_url: str | None = Field(
@@ -58,9 +54,26 @@ class Settings(BaseSettings):
     llm_requests_per_minute: int = Field(default=600, ge=1)
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=4, ge=0, le=20)
-    # USD per million tokens; the default is gpt-4o-mini's list price.
-    llm_price_in_per_mtok: float = Field(default=0.15, ge=0)
-    llm_price_out_per_mtok: float = Field(default=0.60, ge=0)
+    # USD per million tokens (input, output) by model, as JSON in WHISPER_LLM_PRICES;
+    # a model missing here is accounted at zero cost and flagged in the run metadata.
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default={
+            "gpt-4o-mini": (0.15, 0.60),
+            "gpt-4.1-mini": (0.40, 1.60),
+            "gpt-4.1-nano": (0.10, 0.40),
+            "gpt-4o": (2.50, 10.00),
+        }
+    )
+
+    @field_validator("llm_prices")
+    @classmethod
+    def _prices(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        if any(p < 0 for pair in v.values() for p in pair):
+            raise ValueError("prices must be >= 0")
+        return v
+
+    def llm_price(self, model: str) -> tuple[float, float] | None:
+        return self.llm_prices.get(model)
 
     @field_validator("database_url")
     @classmethod

@@ -21,7 +21,7 @@ def test_defaults_need_no_servers(monkeypatch, tmp_path):
         ("DATABASE_URL", "mysql://root@localhost/test"),
         ("QDRANT_URL", "localhost:6333"),
         ("WHISPER_LLM_BACKEND", "magic"),
-        ("WHISPER_PARTITION_START", "yesterday-ish"),
+        ("WHISPER_LLM_TIMEOUT_S", "-1"),
         ("OPENAI_BASE_URL", "ftp://example"),
     ],
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from psycopg2.extras import register_uuid
 from sqlalchemy.engine import Engine
 
 from whisper_assets.settings import Settings
@@ -15,6 +16,7 @@ from whisper_assets.settings import Settings
 # Any constant works; it only has to be the same in every process that migrates.
 _MIGRATION_LOCK_ID = 0x5748_4953  # "WHIS"
 _MIGRATION_RE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+register_uuid()  # uuid and uuid[] columns come back as uuid.UUID, not '{...}' strings
 
 
 def sql_dir() -> Path:

@@ -1,0 +1,24 @@
+"""The one place that wires assets, resources and executors together."""
+
+import dagster as dg
+
+from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.resources import LLMResource, StoresResource
+from whisper_assets.io_managers import PostgresPartitionIOManager
+
+
+def build_resources(stores: StoresResource | None = None, llm: LLMResource | None = None) -> dict:
+    stores = stores or StoresResource()
+    return {
+        "stores": stores,
+        "llm": llm or LLMResource(),
+        "postgres_io": PostgresPartitionIOManager(stores=stores),
+    }
+
+
+defs = dg.Definitions(
+    assets=ASSETS,
+    resources=build_resources(),
+    # The multiprocess executor adds ~6 s per run and fights over the single-process embedded store.
+    executor=dg.in_process_executor,
+)

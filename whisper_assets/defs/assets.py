@@ -1,0 +1,185 @@
+"""The enrichment asset graph, per bot x day. Thin wiring: the work is in whisper_assets.enrichment.
+
+pending_messages ─▶ extracted_facts ─▶ user_facts ─────────────┐
+        │              (one LLM pass: enrich_messages)          ├─▶ completed_messages
+        └────────────▶ windowed_summaries ─▶ summary_embeddings ┘
+"""
+
+
+import time
+import warnings
+from typing import Any, Iterator, Sequence
+
+import dagster as dg
+
+from whisper_assets.defs.resources import LLMResource, StoresResource
+from whisper_assets.embedding import EMBEDDING_MODEL
+from whisper_assets.enrichment import persistence
+from whisper_assets.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.enrichment.pipeline import embed_summaries, enrich_partitions
+from whisper_assets.llm.backend import Usage
+from whisper_assets.partitions import bot_day_partitions, partition_ids
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is beta in 1.13
+
+# Runs cover many partitions (launching a run costs seconds); a month of one bot is one run.
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
+GROUP = "enrichment"
+PREVIEW_ROWS = 8
+
+
+def _preview(rows: Sequence[Any], columns: Sequence[str]) -> dg.MetadataValue:
+    def cell(v: Any) -> str:
+        text = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(getattr(r, c)) for c in columns) + " |" for r in rows[:PREVIEW_ROWS]]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+@dg.asset(
+    partitions_def=bot_day_partitions,
+    backfill_policy=BACKFILL_POLICY,
+    io_manager_key="postgres_io",
+    group_name=GROUP,
+    kinds={"qdrant", "postgres"},
+)
+def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) -> list[StagedMessage]:
+    """Every message of the bot-day, read from Qdrant with its vector and staged in Postgres."""
+    pids = partition_ids(context.partition_keys)
+    with stores.open_store() as store:
+        rows = persistence.read_partitions(store, pids)
+    context.add_output_metadata({
+        "messages": len(rows),
+        "user_turns": sum(r.role == "user" for r in rows),
+        "users": len({(r.bot_name, r.user_id) for r in rows}),
+        "preview": _preview(rows, ["day", "user_id", "role", "content"]),
+    })
+    return rows
+
+
+@dg.multi_asset(
+    outs={
+        "extracted_facts": dg.AssetOut(io_manager_key="postgres_io", group_name=GROUP, kinds={"postgres"},
+                                       description="Facts per user from the bot-day's user turns, with provenance."),
+        "windowed_summaries": dg.AssetOut(io_manager_key="postgres_io", group_name=GROUP, kinds={"postgres"},
+                                          description="One summary per user per 24-hour window."),
+    },
+    partitions_def=bot_day_partitions,
+    backfill_policy=BACKFILL_POLICY,
+    can_subset=False,
+)
+def enrich_messages(
+    context: dg.AssetExecutionContext,
+    pending_messages: list[StagedMessage],
+    llm: LLMResource,
+    stores: StoresResource,
+) -> Iterator[dg.Output]:
+    """One LLM pass per batch of <= 50 user turns yields both the facts and the summaries."""
+    started = time.monotonic()
+    pids = partition_ids(context.partition_keys)
+    backend = llm.get_backend()
+    results = enrich_partitions(
+        persistence.group_by_partition(pending_messages, pids), backend, llm.concurrency_limit(), context.run_id
+    )
+    duration = time.monotonic() - started
+    records = [
+        persistence.RunRecord(context.run_id, "enrich_messages", r, backend.model, backend.prompt_version,
+                              duration / max(1, len(results)))
+        for r in results
+    ]
+    failed = [r for r in results if r.error]
+    if failed:
+        # All or nothing for the run: no output is written, so no partition is half-replaced.
+        with stores.engine().begin() as conn:
+            persistence.record_runs(conn.connection.cursor(), records)
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(results)} partitions failed; nothing was written. "
+            f"First: {failed[0].bot_name}|{failed[0].day}: {failed[0].error}",
+            metadata={"failed_partitions": ", ".join(f"{r.bot_name}|{r.day}" for r in failed)},
+        )
+    facts = [f for r in results for f in r.facts]
+    summaries = [s for r in results for s in r.summaries]
+    usage = sum((r.usage for r in results), start=Usage())
+    common = {
+        "model": backend.model,
+        "prompt_version": backend.prompt_version,
+        "llm_calls": usage.calls,
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "cost_usd": round(usage.cost_usd, 6),
+        "messages": len(pending_messages),
+        "skipped_messages": sum(len(r.skipped) for r in results),
+    }
+    yield dg.Output(facts, "extracted_facts", metadata={
+        **common,
+        "facts": len(facts),
+        "mean_confidence": round(sum(f.confidence for f in facts) / len(facts), 4) if facts else 0.0,
+        "preview": _preview(facts, ["user_id", "category", "fact_content", "confidence"]),
+    })
+    yield dg.Output(summaries, "windowed_summaries", metadata={
+        **common,
+        "summaries": len(summaries),
+        "preview": _preview(summaries, ["day", "user_id", "summary_text"]),
+    })
+    # Outputs are stored as they are yielded, so the run record follows the committed rows.
+    with stores.engine().begin() as conn:
+        persistence.record_runs(conn.connection.cursor(), records)
+
+
+@dg.asset(
+    deps=["extracted_facts"],
+    partitions_def=bot_day_partitions,
+    backfill_policy=BACKFILL_POLICY,
+    group_name=GROUP,
+    kinds={"postgres"},
+)
+def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
+    """The seed's consolidated facts, recomputed from fact_observations for the users these days touch."""
+    pids = partition_ids(context.partition_keys)
+    with stores.engine().begin() as conn:
+        cursor = conn.connection.cursor()
+        rows = persistence.recompute_user_facts(cursor, pids)
+        users = sum(len(u) for u in persistence.touched_users(cursor, pids).values())
+    return dg.MaterializeResult(metadata={"users_recomputed": users, "user_facts_rows": rows})
+
+
+@dg.asset(
+    partitions_def=bot_day_partitions,
+    backfill_policy=BACKFILL_POLICY,
+    io_manager_key="postgres_io",
+    group_name=GROUP,
+    kinds={"postgres", "qdrant"},
+)
+def summary_embeddings(
+    context: dg.AssetExecutionContext, windowed_summaries: list[Summary], stores: StoresResource
+) -> list[SummaryEmbedding]:
+    """A 384-d vector per summary, kept in Postgres and in the Qdrant `summaries` collection."""
+    pids = partition_ids(context.partition_keys)
+    rows = embed_summaries(windowed_summaries, stores.embedder(), EMBEDDING_MODEL)
+    with stores.open_store() as store:
+        persistence.replace_summary_vectors(store, pids, windowed_summaries, rows)
+    context.add_output_metadata({"embeddings": len(rows), "model": EMBEDDING_MODEL, "dimensions": 384})
+    return rows
+
+
+@dg.asset(
+    deps=["user_facts", "summary_embeddings"],
+    partitions_def=bot_day_partitions,
+    backfill_policy=BACKFILL_POLICY,
+    group_name=GROUP,
+    kinds={"qdrant"},
+)
+def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
+    """Marks the staged points `completed` — only now that their facts and summaries are committed."""
+    pids = partition_ids(context.partition_keys)
+    with stores.engine().begin() as conn:
+        ids = persistence.staged_message_ids(conn.connection.cursor(), pids)
+    with stores.open_store() as store:
+        persistence.mark_completed(store, ids, context.run_id)
+    return dg.MaterializeResult(metadata={"messages_completed": len(ids), "partitions": len(pids)})
+
+
+ASSETS = [pending_messages, enrich_messages, user_facts, summary_embeddings, completed_messages]

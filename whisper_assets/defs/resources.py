@@ -1,0 +1,85 @@
+"""Dagster resources. Settings come from the environment (settings.py); fields here only override.
+
+Secrets never enter Dagster config: the API key is read from OPENAI_API_KEY by the settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Optional
+
+import dagster as dg
+import openai
+from sqlalchemy.engine import Engine
+
+from whisper_assets.embedding import Embedder, get_embedder
+from whisper_assets.llm.backend import EnrichmentBackend, RateLimiter
+from whisper_assets.settings import Settings, load_settings
+from whisper_assets.stores.postgres import get_engine
+from whisper_assets.stores.qdrant import MessageStore, open_store
+
+
+class StoresResource(dg.ConfigurableResource):
+    """Qdrant, Postgres and the embedding model, as the settings configure them."""
+
+    data_dir: Optional[str] = None
+    database_url: Optional[str] = None
+    qdrant_url: Optional[str] = None
+
+    def settings(self) -> Settings:
+        overrides = {k: v for k, v in self.model_dump().items() if v is not None}
+        return load_settings(**overrides)
+
+    def engine(self) -> Engine:
+        return get_engine(self.settings())
+
+    @contextlib.contextmanager
+    def open_store(self) -> Iterator[MessageStore]:
+        """Hold this only around store calls: the embedded store excludes other processes."""
+        with open_store(self.settings()) as store:
+            yield store
+
+    def embedder(self) -> Embedder:
+        return get_embedder(self.settings().torch_threads)
+
+
+class LLMResource(dg.ConfigurableResource):
+    """The enrichment LLM: the offline backend, or any OpenAI-compatible endpoint via `openai.OpenAI`."""
+
+    backend: Optional[str] = None  # "offline" | "openai"; default WHISPER_LLM_BACKEND
+    base_url: Optional[str] = None
+    model: Optional[str] = None
+    concurrency: Optional[int] = None
+    requests_per_minute: Optional[int] = None
+    timeout_s: Optional[float] = None
+    max_retries: Optional[int] = None
+
+    def resolved(self) -> Settings:
+        overrides = {
+            "llm_backend": self.backend, "openai_base_url": self.base_url, "llm_model": self.model,
+            "llm_concurrency": self.concurrency, "llm_requests_per_minute": self.requests_per_minute,
+            "llm_timeout_s": self.timeout_s, "llm_max_retries": self.max_retries,
+        }
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+    def get_backend(self) -> EnrichmentBackend:
+        s = self.resolved()
+        if s.llm_backend == "offline":
+            from whisper_assets.llm.offline import OfflineBackend
+
+            return OfflineBackend()
+        from whisper_assets.llm.openai_backend import OpenAIBackend
+
+        if s.openai_api_key is None and s.openai_base_url is None:
+            raise dg.Failure("WHISPER_LLM_BACKEND=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        client = openai.OpenAI(
+            base_url=s.openai_base_url,
+            # Local OpenAI-compatible servers (vLLM, Ollama) accept any key.
+            api_key=s.openai_api_key.get_secret_value() if s.openai_api_key else "unused",
+            timeout=s.llm_timeout_s,
+            max_retries=s.llm_max_retries,
+        )
+        return OpenAIBackend(client, s.llm_model, s.llm_price(s.llm_model), RateLimiter(s.llm_requests_per_minute))
+
+    def concurrency_limit(self) -> int:
+        return self.resolved().llm_concurrency

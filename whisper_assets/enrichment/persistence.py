@@ -1,0 +1,140 @@
+"""Partition-scoped reads and writes outside the IO manager: staging from Qdrant, user_facts
+consolidation, run records and the completion mark."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Sequence
+
+import uuid
+
+import numpy as np
+from psycopg2.extras import execute_values
+
+from whisper_assets.enrichment.models import StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.enrichment.pipeline import PartitionResult
+from whisper_assets.messages import Status, epoch_ms
+from whisper_assets.stores.postgres import sql_dir
+from whisper_assets.stores.qdrant import MessageStore
+
+PartitionIds = list[tuple[str, date]]
+_SUMMARY_NS = uuid.UUID("3d8e0f5a-2c4b-4e7a-8f61-9b2d7c1e5a40")
+# Bound arrays, never string-built keys: matches the (bot_name, day) pairs of a run.
+IN_PARTITIONS = "(bot_name, day) IN (SELECT b, d FROM unnest(%s::text[], %s::date[]) AS p(b, d))"
+
+
+def unzip(pids: PartitionIds) -> tuple[list[str], list[date]]:
+    return [b for b, _ in pids], [d for _, d in pids]
+
+
+def read_partitions(store: MessageStore, pids: PartitionIds) -> list[StagedMessage]:
+    """All messages of each bot-day (pending or not: a partition is a function of all of them)."""
+    rows = []
+    for bot, day in pids:
+        for s in store.day_messages(bot, day.isoformat(), with_vectors=True):
+            m = s.message
+            rows.append(StagedMessage(m.message_id, m.bot_name, day, m.user_id, m.role.value, m.content,
+                                      m.timestamp, np.asarray(s.vector, dtype=np.float32)))
+    return rows
+
+
+def group_by_partition(rows: Sequence[Any], pids: PartitionIds) -> dict[tuple[str, date], list[Any]]:
+    grouped: dict[tuple[str, date], list[Any]] = {pid: [] for pid in pids}
+    for r in rows:
+        grouped[(r.bot_name, r.day)].append(r)
+    return grouped
+
+
+def touched_users(cursor: Any, pids: PartitionIds) -> dict[str, list[str]]:
+    """Users with messages in these partitions, by bot: theirs are the facts a re-run can change."""
+    cursor.execute(f"SELECT DISTINCT bot_name, user_id FROM pending_messages WHERE {IN_PARTITIONS}", unzip(pids))
+    users: dict[str, list[str]] = defaultdict(list)
+    for bot, user in cursor.fetchall():
+        users[bot].append(user)
+    return dict(users)
+
+
+def recompute_user_facts(cursor: Any, pids: PartitionIds) -> int:
+    """Rebuild user_facts for the touched users; returns how many rows they now have."""
+    sql = (sql_dir() / "queries" / "recompute_user_facts.sql").read_text()
+    total = 0
+    for bot, users in sorted(touched_users(cursor, pids).items()):
+        # Runs of other days of the same bot may recompute the same users at the same time.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('user_facts:' || %s))", (bot,))
+        cursor.execute(sql, {"bot": bot, "users": sorted(users)})
+        cursor.execute("SELECT count(*) FROM user_facts WHERE bot_name = %s AND user_id = ANY(%s)", (bot, users))
+        total += cursor.fetchone()[0]
+    return total
+
+
+def staged_message_ids(cursor: Any, pids: PartitionIds) -> list[str]:
+    cursor.execute(f"SELECT message_id FROM pending_messages WHERE {IN_PARTITIONS} ORDER BY message_id", unzip(pids))
+    return [str(r[0]) for r in cursor.fetchall()]
+
+
+def summary_point_id(bot_name: str, user_id: str, start: datetime, end: datetime) -> str:
+    return str(uuid.uuid5(_SUMMARY_NS, "\x1f".join([bot_name, user_id, start.isoformat(), end.isoformat()])))
+
+
+def replace_summary_vectors(
+    store: MessageStore, pids: PartitionIds, summaries: Sequence[Summary], embeddings: Sequence[SummaryEmbedding]
+) -> None:
+    """Make the Qdrant `summaries` collection hold exactly these partitions' summaries."""
+    for bot, days in _days_by_bot(pids).items():
+        store.engine.delete(store.summaries, {"bot_name": bot, "day": [d.isoformat() for d in days]})
+    if not embeddings:
+        return
+    text_of = {(s.bot_name, s.user_id, s.start_timestamp): s for s in summaries}
+    ids, payloads = [], []
+    for e in embeddings:
+        s = text_of[(e.bot_name, e.user_id, e.start_timestamp)]
+        ids.append(summary_point_id(e.bot_name, e.user_id, e.start_timestamp, e.end_timestamp))
+        payloads.append({
+            "bot_name": e.bot_name, "user_id": e.user_id, "day": e.day.isoformat(),
+            "start_ts": epoch_ms(e.start_timestamp), "end_ts": epoch_ms(e.end_timestamp),
+            "window_start": e.start_timestamp.isoformat(), "window_end": e.end_timestamp.isoformat(),
+            "summary_text": s.summary_text, "topics": list(s.topics),
+        })
+    store.engine.upsert(store.summaries, ids, np.stack([e.embedding for e in embeddings]), payloads)
+
+
+def _days_by_bot(pids: PartitionIds) -> dict[str, list[date]]:
+    out: dict[str, list[date]] = defaultdict(list)
+    for bot, day in pids:
+        out[bot].append(day)
+    return dict(out)
+
+
+def mark_completed(store: MessageStore, ids: Sequence[str], run_id: str) -> None:
+    """Invariant 2: called only after the partitions' facts and summaries are committed."""
+    at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    store.set_status(ids, Status.COMPLETED, run_id, at)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    asset_key: str
+    result: PartitionResult
+    model: str
+    prompt_version: str
+    duration_s: float
+
+
+def record_runs(cursor: Any, records: Sequence[RunRecord]) -> None:
+    rows = [
+        (r.run_id, r.asset_key, r.result.bot_name, r.result.day, "failed" if r.result.error else "success",
+         r.result.message_count, len(r.result.facts), len(r.result.summaries), r.result.usage.calls,
+         r.result.usage.tokens_in, r.result.usage.tokens_out, r.result.usage.cost_usd, r.model,
+         r.prompt_version, r.duration_s, r.result.error)
+        for r in records
+    ]
+    execute_values(
+        cursor,
+        "INSERT INTO enrichment_metadata (run_id, asset_key, bot_name, day, status, message_count, fact_count,"
+        " summary_count, llm_calls, tokens_in, tokens_out, cost_usd, model, prompt_version, duration_s, error)"
+        " VALUES %s",
+        rows,
+    )

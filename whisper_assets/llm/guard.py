@@ -1,0 +1,31 @@
+"""User text is data, never instructions: spot messages that try to instruct the enrichment LLM.
+
+Such messages are skipped (with this reason) before any backend sees them, and the prompt tells
+the model that message text is quoted data. Validation after the call is the last line: a fact
+must cite the batch's own user turns (llm/backend.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("asks to ignore instructions", re.compile(
+        r"\b(ignore|disregard|forget|override)\b.{0,30}\b(instructions?|prompts?|rules|guidelines|system message)\b",
+        re.I | re.S)),
+    ("poses as a system or assistant turn", re.compile(
+        r"(^|\n)\s*(\[|<)?\s*(system|assistant|developer)\s*(\]|>)?\s*:", re.I)),
+    ("contains chat-template markup", re.compile(r"<\|(im_start|im_end|system|assistant)\|>|\[/?INST\]", re.I)),
+    ("tries to re-task the model", re.compile(
+        r"\b(you are now|from now on you|new instructions|act as (the )?(system|admin))\b", re.I)),
+    ("dictates what to record", re.compile(
+        r"\b(record|remember|store|save|output|write down|say)\s+that\s+(user\b|[A-Z][a-z]+\s+is\b)", re.I)),
+]
+
+
+def injection_reason(text: str) -> str | None:
+    """Why `text` looks like an instruction to the enrichment model, or None."""
+    for reason, pattern in _PATTERNS:
+        if pattern.search(text):
+            return f"prompt injection: {reason}"
+    return None
