@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from whisper_assets.messages import FIRST_DAY, InvalidMessageError, validate_bot_name
 from whisper_assets.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Memory enrichment for chat bots.")
@@ -93,12 +95,116 @@ def status_cmd(bot: Optional[str] = typer.Option(None, help="Only this bot.")) -
     _print_status(_settings(), bot)
 
 
+def _parse_day(value: str, option: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
+    latest = datetime.now(timezone.utc).date() + timedelta(days=1)
+    if not FIRST_DAY <= day <= latest:
+        raise typer.BadParameter(f"{day} is outside the partitions ({FIRST_DAY} to {latest})", param_hint=option)
+    return day
+
+
+def _days_to_enrich(
+    settings: Settings, bot: str | None, day: str | None, start: str | None, end: str | None
+) -> dict[str, list[date]]:
+    """Explicit days for the chosen bots, or else every day that has pending messages."""
+    from whisper_assets.stores.qdrant import open_store
+
+    if day and (start or end):
+        raise typer.BadParameter("use either --day or --from/--to", param_hint="--day")
+    if bot is not None:
+        try:
+            validate_bot_name(bot)
+        except InvalidMessageError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--bot") from None
+    with open_store(settings) as store:
+        known = store.bots()
+        pending = [r for r in store.status_by_day(bot) if r.pending] if bot in known or bot is None else []
+    if bot is not None and bot not in known:
+        raise typer.BadParameter(
+            f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})", param_hint="--bot"
+        )
+    bots = [bot] if bot else known
+    if day or start or end:
+        first = _parse_day(day or start or "", "--day" if day else "--from") if (day or start) else None
+        last = _parse_day(day or end or "", "--day" if day else "--to") if (day or end) else None
+        if first is None or last is None:
+            raise typer.BadParameter("--from and --to go together", param_hint="--from")
+        if last < first:
+            raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return {b: days for b in bots}
+    grouped: dict[str, list[date]] = {}
+    for row in pending:
+        grouped.setdefault(row.bot_name, []).append(date.fromisoformat(row.day))
+    return grouped
+
+
+def _enrich(settings: Settings, days_by_bot: dict[str, list[date]]) -> bool:
+    from whisper_assets.defs.resources import StoresResource
+    from whisper_assets.runs import materialize_days
+    from whisper_assets.stores.postgres import get_engine, upgrade
+
+    if not days_by_bot:
+        console.print("nothing to enrich: no pending messages")
+        return True
+    upgrade(get_engine(settings))
+    stores = StoresResource(data_dir=str(settings.data_dir), database_url=settings.database_url)
+    n = sum(len(d) for d in days_by_bot.values())
+    with console.status(f"enriching {n} bot-day(s) through Dagster"):
+        outcomes = materialize_days(days_by_bot, stores=stores)
+    table = Table("bot", "days", "run", "result", title="enrichment runs")
+    for o in outcomes:
+        table.add_row(o.bot_name, f"{o.first_day} .. {o.last_day}", o.run_id[:8],
+                      "[green]success[/green]" if o.success else f"[red]failed[/red]: {o.error}")
+    console.print(table)
+    return all(o.success for o in outcomes)
+
+
+@app.command("enrich")
+def enrich_cmd(
+    bot: Optional[str] = typer.Option(None, help="Only this bot (default: every bot)."),
+    day: Optional[str] = typer.Option(None, help="One day, YYYY-MM-DD (UTC)."),
+    start: Optional[str] = typer.Option(None, "--from", help="First day of a range."),
+    end: Optional[str] = typer.Option(None, "--to", help="Last day of a range (inclusive)."),
+) -> None:
+    """Materialize bot-day partitions in-process (default: every day with pending messages)."""
+    settings = _settings()
+    if not _enrich(settings, _days_to_enrich(settings, bot, day, start, end)):
+        raise typer.Exit(1)
+
+
+def _print_memories(settings: Settings) -> None:
+    from whisper_assets.retrieval import list_facts, list_summaries, users_with_memories
+    from whisper_assets.stores.postgres import get_engine
+
+    engine = get_engine(settings)
+    for bot, user in users_with_memories(engine):
+        console.rule(f"[bold]{user}[/bold] with {bot}")
+        facts = list_facts(engine, bot, user)
+        by_category: dict[str, list[str]] = {}
+        for f in facts:
+            by_category.setdefault(f.category, []).append(f"{f.fact} ({f.confidence:.2f})")
+        for category, items in by_category.items():
+            console.print(f"  [cyan]{category}[/cyan]: " + "; ".join(items), highlight=False)
+        if not facts:
+            console.print("  no facts")
+        for s in list_summaries(engine, bot, user):
+            console.print(f"  [magenta]{s.day}[/magenta] {s.text}", highlight=False)
+
+
 @app.command("demo")
 def demo_cmd() -> None:
-    """Ingest the shipped sample corpus into the embedded stores and show what is pending."""
+    """Ingest the sample corpus, enrich every partition through Dagster, print facts and summaries."""
     settings = _settings()
     _ingest(sample_corpus_path(), "jsonl", settings)
+    ok = _enrich(settings, _days_to_enrich(settings, None, None, None, None))
+    _print_memories(settings)
     _print_status(settings, None)
+    if not ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover
