@@ -196,7 +196,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def machine() -> dict[str, object]:
+def machine(loadavg_start: list[float]) -> dict[str, object]:
     import torch
 
     cpu_model = "unknown"
@@ -214,7 +214,8 @@ def machine() -> dict[str, object]:
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
-        "loadavg_start": list(os.getloadavg()),
+        "loadavg_start": loadavg_start,
+        "loadavg_end": list(os.getloadavg()),
     }
 
 
@@ -317,6 +318,13 @@ def measure_breakdown(writer, items) -> dict[str, object]:
     return out
 
 
+def _bf16_supported(torch) -> bool | None:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # private API; absent in some builds
+        return None
+
+
 def measure_batches(root: Path, embedder, items) -> dict[str, object]:
     """MessageWriter.store_messages (held open) vs store_messages() (lock turn per call)."""
     import numpy as np
@@ -336,6 +344,10 @@ def measure_batches(root: Path, embedder, items) -> dict[str, object]:
     bf16_cos: list[float] = []
     encode_n = 0
     perf = time.perf_counter
+    warm = [x.content for x in items[:BATCH]]  # batch shapes differ from the latency run's
+    embedder.encode(warm)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        embedder.encode(warm)
     with message_writer(writer_settings) as writer:
         for k, batch in enumerate(batches):
             def w():
@@ -372,6 +384,8 @@ def measure_batches(root: Path, embedder, items) -> dict[str, object]:
         module_count = s.engine.count(module_settings.messages_collection, {})
     n = len(items)
     per_min = lambda count, secs: round(count / secs * 60) if secs else None  # noqa: E731
+    # the median batch's rate: robust to bursts of load from other processes
+    p50_rate = lambda secs: round(BATCH / statistics.median(secs) * 60)  # noqa: E731
     return {
         "messages": n,
         "batch_size": BATCH,
@@ -380,6 +394,7 @@ def measure_batches(root: Path, embedder, items) -> dict[str, object]:
             "seconds": round(sum(writer_s) + writer_close_s, 3),
             "messages_per_min": per_min(n, sum(writer_s) + writer_close_s),
             "batch_ms_p50": round(statistics.median(writer_s) * 1e3, 2),
+            "messages_per_min_median_batch": p50_rate(writer_s),
             "batch_ms_p99": round(pct(writer_s, 99) * 1e3, 2),
             "points_stored": writer_count,
         },
@@ -387,6 +402,7 @@ def measure_batches(root: Path, embedder, items) -> dict[str, object]:
             "seconds": round(sum(module_s), 3),
             "messages_per_min": per_min(n, sum(module_s)),
             "batch_ms_p50": round(statistics.median(module_s) * 1e3, 2),
+            "messages_per_min_median_batch": p50_rate(module_s),
             "batch_ms_p99": round(pct(module_s, 99) * 1e3, 2),
             "points_stored": module_count,
         },
@@ -394,13 +410,15 @@ def measure_batches(root: Path, embedder, items) -> dict[str, object]:
             "messages": encode_n,
             "messages_per_min": per_min(encode_n, sum(encode_s)),
             "batch_ms_p50": round(statistics.median(encode_s) * 1e3, 2),
+            "messages_per_min_median_batch": p50_rate(encode_s),
         },
         "bare_encode_bf16_autocast": {  # not what the package does: a measured option
             "messages": encode_n,
             "messages_per_min": per_min(encode_n, sum(bf16_s)),
             "batch_ms_p50": round(statistics.median(bf16_s) * 1e3, 2),
+            "messages_per_min_median_batch": p50_rate(bf16_s),
             "min_cosine_vs_fp32": round(min(bf16_cos), 5),
-            "cpu_bf16_supported": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+            "cpu_bf16_supported": _bf16_supported(torch),
         },
     }
 
@@ -414,6 +432,7 @@ def main() -> None:
     if args.messages < 1 or args.batch_messages < 1:
         ap.error("--messages and --batch-messages must be positive")
 
+    loadavg_start = list(os.getloadavg())
     root = Path(tempfile.mkdtemp(prefix="whisper_hot_path_bench_"))
     os.environ["WHISPER_DATA_DIR"] = str(root / "latency")
     try:
@@ -443,8 +462,7 @@ def main() -> None:
         log(f"batch: {len(batch_items)} messages")
         batch = measure_batches(root, embedder, batch_items)
 
-        info = machine()
-        info["loadavg_end"] = list(os.getloadavg())
+        info = machine(loadavg_start)
         st = latency["store_message_ms"]
         result = {
             "benchmark": "hot_path",
@@ -476,6 +494,8 @@ def main() -> None:
                 "ratio_p50": latency["ratio_p50"] <= TARGET_RATIO,
                 "ratio_mean": latency["ratio_mean"] <= TARGET_RATIO,
                 "batch_message_writer": batch["message_writer"]["messages_per_min"] >= TARGET_BATCH_PER_MIN,
+                "batch_message_writer_median_batch":
+                    batch["message_writer"]["messages_per_min_median_batch"] >= TARGET_BATCH_PER_MIN,
                 "batch_store_messages_function":
                     batch["store_messages_function"]["messages_per_min"] >= TARGET_BATCH_PER_MIN,
             },

@@ -155,9 +155,9 @@ def _enrich(settings: Settings, days_by_bot: dict[str, list[date]]) -> bool:
     n = sum(len(d) for d in days_by_bot.values())
     with console.status(f"enriching {n} bot-day(s) through Dagster"):
         outcomes = materialize_days(days_by_bot, stores=stores)
-    table = Table("bot", "days", "run", "result", title="enrichment runs")
+    table = Table("bots", "days", "run", "result", title="enrichment runs")
     for o in outcomes:
-        table.add_row(o.bot_name, f"{o.first_day} .. {o.last_day}", o.run_id[:8],
+        table.add_row(", ".join(o.bots), f"{o.first_day} .. {o.last_day}", o.run_id[:8],
                       "[green]success[/green]" if o.success else f"[red]failed[/red]: {o.error}")
     console.print(table)
     return all(o.success for o in outcomes)

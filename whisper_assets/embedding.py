@@ -18,17 +18,23 @@ EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 class Embedder:
     """Unit-length 384-d float32 vectors, so cosine similarity is a dot product."""
 
-    def __init__(self, model: SentenceTransformer) -> None:
+    def __init__(self, model: SentenceTransformer, bf16: bool) -> None:
         self.model = model
+        # bfloat16 autocast on CPUs with native bf16 (AVX512-BF16/AMX): 2-3x faster here, cosine
+        # to the fp32 vectors >= 0.99995 (benchmarks/hot_path.py); every vector takes this path.
+        self.bf16 = bf16
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
@@ -51,4 +57,4 @@ def get_embedder(torch_threads: int = 2) -> Embedder:
     dim = model.get_embedding_dimension()
     if dim != EMBEDDING_DIM:
         raise RuntimeError(f"embedding model gives {dim}-d vectors, expected {EMBEDDING_DIM}")
-    return Embedder(model)
+    return Embedder(model, bf16=bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()))

@@ -15,11 +15,12 @@ from whisper_assets.definitions import build_resources
 from whisper_assets.partitions import bots_partitions, partition_key
 
 MAX_DAYS_PER_RUN = 31  # the assets' BackfillPolicy batches the same way
+MAX_PARTITIONS_PER_RUN = 200
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    bot_name: str
+    bots: tuple[str, ...]
     first_day: date
     last_day: date
     run_id: str
@@ -60,24 +61,48 @@ def materialize_days(
         instance.add_dynamic_partitions(bots_partitions.name, new_bots)
     resources = build_resources(stores, llm)
     outcomes = []
-    for bot in sorted(days_by_bot):
-        for first, last in day_ranges(days_by_bot[bot]):
-            start, end = str(partition_key(bot, first)), str(partition_key(bot, last))
-            result = dg.materialize(
-                ASSETS,
-                instance=instance,
-                resources=resources,
-                partition_key=start if first == last else None,
-                tags={} if first == last else {
-                    "dagster/asset_partition_range_start": start,
-                    "dagster/asset_partition_range_end": end,
-                },
-                raise_on_error=raise_on_error,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            )
-            error = None
-            if not result.success:
-                failures = [e for e in result.all_events if e.is_step_failure]
-                error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
-            outcomes.append(RunOutcome(bot, first, last, result.run_id, result.success, error))
+    for bots, first, last in plan_runs(days_by_bot, instance.get_dynamic_partitions(bots_partitions.name)):
+        start, end = str(partition_key(bots[0], first)), str(partition_key(bots[-1], last))
+        single = start == end
+        result = dg.materialize(
+            ASSETS,
+            instance=instance,
+            resources=resources,
+            partition_key=start if single else None,
+            tags={} if single else {
+                "dagster/asset_partition_range_start": start,
+                "dagster/asset_partition_range_end": end,
+            },
+            raise_on_error=raise_on_error,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+        error = None
+        if not result.success:
+            failures = [e for e in result.all_events if e.is_step_failure]
+            error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+        outcomes.append(RunOutcome(tuple(bots), first, last, result.run_id, result.success, error))
     return outcomes
+
+
+def plan_runs(
+    days_by_bot: dict[str, Iterable[date]], bot_order: list[str]
+) -> list[tuple[list[str], date, date]]:
+    """Few runs: a run's key range spans every bot between its first and last in the instance's
+    order, so bots with the same day ranges that are neighbours there share one run."""
+    position = {bot: i for i, bot in enumerate(bot_order)}
+    by_ranges: dict[tuple[tuple[date, date], ...], list[str]] = {}
+    for bot, days in days_by_bot.items():
+        by_ranges.setdefault(tuple(day_ranges(days)), []).append(bot)
+    runs = []
+    for ranges, bots in sorted(by_ranges.items()):
+        bots.sort(key=position.__getitem__)
+        for first, last in ranges:
+            per_run = max(1, MAX_PARTITIONS_PER_RUN // ((last - first).days + 1))
+            block: list[str] = []
+            for bot in bots:
+                if block and (position[bot] != position[block[-1]] + 1 or len(block) >= per_run):
+                    runs.append((block, first, last))
+                    block = []
+                block.append(bot)
+            runs.append((block, first, last))
+    return runs

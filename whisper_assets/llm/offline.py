@@ -65,10 +65,21 @@ def summary_size(n_messages: int) -> int:
 
 
 def keywords(texts: Sequence[str], limit: int = 4) -> list[str]:
-    counts = Counter(
-        w.lower() for t in texts for w in _WORD.findall(t) if w.lower() not in _STOP
-    )
-    return [w for w, c in counts.most_common(limit) if c >= 2] or [w for w, _ in counts.most_common(min(limit, 2))]
+    """Content words said at least twice, then proper nouns (capitalised mid-sentence), by frequency."""
+    counts: Counter[str] = Counter()
+    proper: Counter[str] = Counter()
+    for text in texts:
+        for sentence in re.split(r"[.!?]\s+", text):
+            for i, word in enumerate(_WORD.findall(sentence)):
+                lower = word.lower()
+                if lower in _STOP or "'" in lower or "’" in lower:
+                    continue
+                counts[lower] += 1
+                if i > 0 and word[0].isupper():
+                    proper[word] += 1
+    frequent = [w for w, c in counts.most_common() if c >= 2]
+    names = [w for w, _ in proper.most_common() if w.lower() not in frequent]
+    return (frequent + names)[:limit]
 
 
 def extractive_summary(user_id: str, messages: Sequence[BatchMessage], facts: Sequence[Fact]) -> SummaryDraft:
