@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable
+from typing import Any, Iterable
 
 import dagster as dg
 
@@ -39,6 +39,14 @@ def day_ranges(days: Iterable[date], max_days: int = MAX_DAYS_PER_RUN) -> list[t
         else:
             ranges.append((d, d))
     return ranges
+
+
+def failure_message(error: Any) -> str:
+    """The step's own error: Dagster wraps an exception raised in an op in a
+    DagsterExecutionStepExecutionError whose message only names the op; its cause says why."""
+    while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+        error = error.cause
+    return error.message.strip()
 
 
 def default_instance() -> dg.DagsterInstance:
@@ -79,7 +87,7 @@ def materialize_days(
         error = None
         if not result.success:
             failures = [e for e in result.all_events if e.is_step_failure]
-            error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+            error = failure_message(failures[0].step_failure_data.error) if failures else "run failed"
         outcomes.append(RunOutcome(tuple(bots), first, last, result.run_id, result.success, error))
     return outcomes
 

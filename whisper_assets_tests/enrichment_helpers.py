@@ -9,21 +9,27 @@ It is deterministic, so two runs over the same messages give identical rows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import shutil
+import tempfile
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import dagster as dg
 import sqlalchemy as sa
 
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.hot_path import MessageIn, store_messages
+from whisper_assets.llm.schemas import MAX_MESSAGES_PER_CALL
 from whisper_assets.runs import RunOutcome, materialize_days
-from whisper_assets.settings import Settings
+from whisper_assets.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import open_store
-from whisper_assets_tests.llm_stub import RecordedRequest, Reply, StubLLMServer
+from whisper_assets_tests.llm_stub import Reply, StubLLMServer
 
 UTC = timezone.utc
 BOT = "elena"
@@ -47,6 +53,41 @@ def say(user: str, content: str, minute: int, role: str = "user", day: date = DA
 def store(settings: Settings, items: Sequence[MessageIn]) -> list[str]:
     """The bot-side write, exactly as a bot does it."""
     return store_messages(items, settings)
+
+
+@contextlib.contextmanager
+def fast_settings(tmp_path: Path, database_url: str | None = None) -> Iterator[Settings]:
+    """Settings with the embedded Qdrant on tmpfs when there is one.
+
+    Same engine, same code; only the disk differs: qdrant-edge flushes on every close, and a run
+    opens the store three times, which costs ~0.5 s per open on a real disk and ~0.03 s on tmpfs.
+    """
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
+    root = Path(tempfile.mkdtemp(prefix="whisper-test-", dir=base))
+    try:
+        yield load_settings(data_dir=root / "whisper", database_url=database_url)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class OutputBackoff:
+    """Stands in for `time` inside tenacity's sleep: records the backend's waits between invalid
+    answers instead of sleeping them (tenacity documents `tenacity.nap.sleep` as the hook)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def skip_output_backoff(monkeypatch: Any) -> OutputBackoff:
+    import tenacity.nap
+
+    fake = OutputBackoff()
+    monkeypatch.setattr(tenacity.nap, "time", fake)
+    return fake
 
 
 # -- the stub's view of things -------------------------------------------------------------------
@@ -109,15 +150,6 @@ def echo_responder(
         return Reply(answer(body, fact_rule, extra), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
 
     return respond
-
-
-def label_of(body: dict[str, Any], text: str) -> str:
-    """The m-label the prompt gave the message with this text."""
-    for messages in batch_of(body).values():
-        for m in messages:
-            if m["text"] == text:
-                return m["id"]
-    raise KeyError(text)
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -213,13 +245,6 @@ def day_status(settings: Settings, bot: str = BOT) -> dict[str, tuple[int, int]]
         return {d.day: (d.pending, d.completed) for d in s.status_by_day(bot)}
 
 
-def batches_needed(n: int, limit: int = 50) -> int:
+def batches_needed(n: int, limit: int = MAX_MESSAGES_PER_CALL) -> int:
     return math.ceil(n / limit)
 
-
-__all__ = [
-    "BOT", "DAY", "RESULT_TABLES", "RecordedRequest", "at", "say", "store", "batch_of", "sent_batches",
-    "sent_texts", "raw_bodies", "answer", "echo_responder", "label_of", "resources_for", "enrich", "query",
-    "table_rows", "snapshot", "count", "runs", "message_points", "summary_points", "statuses", "day_status",
-    "batches_needed",
-]

@@ -93,6 +93,11 @@ def enrich_messages(
     failed = [r for r in results if r.error]
     if failed:
         # All or nothing for the run: no output is written, so no partition is half-replaced.
+        # The partitions that did succeed are discarded too: record them as failed, not success.
+        for r in results:
+            if not r.error:
+                r.error = (f"not written: {len(failed)} other partition(s) of this run failed, "
+                           f"first {failed[0].bot_name}|{failed[0].day}")
         with stores.engine().begin() as conn:
             persistence.record_runs(conn.connection.cursor(), records)
         raise dg.Failure(

@@ -161,11 +161,18 @@ def enrich_partitions(
         out = []
         for pid in sorted(partitions):
             batches, skipped = planned[pid]
-            try:
-                results = [f.result() for f in futures[pid]]
-            except Exception as exc:  # the partition fails as a whole; others go on
-                out.append(PartitionResult(pid[0], pid[1], len(partitions[pid]),
-                                           error=f"{type(exc).__name__}: {exc}"))
+            results: list[BatchResult] = []
+            spent, error = Usage(), None
+            for future in futures[pid]:
+                try:
+                    results.append(future.result())
+                    spent = spent + results[-1].usage
+                except Exception as exc:  # the partition fails as a whole; others go on
+                    spent = spent + (getattr(exc, "usage", None) or Usage())
+                    error = error or f"{type(exc).__name__}: {exc}"
+            if error:
+                # What its batches cost is still accounted (enrichment_metadata).
+                out.append(PartitionResult(pid[0], pid[1], len(partitions[pid]), usage=spent, error=error))
                 continue
             out.append(assemble(pid[0], pid[1], partitions[pid], batches, results, skipped, backend, run_id))
     return out

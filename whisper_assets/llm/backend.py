@@ -19,7 +19,13 @@ from whisper_assets.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut
 
 
 class LLMOutputError(ValueError):
-    """The model's answer failed validation (after retries); nothing from it is stored."""
+    """The model's answer failed validation (after retries); nothing from it is stored.
+
+    `usage` is what the failed attempts cost (they are paid for all the same)."""
+
+    def __init__(self, message: str, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass(frozen=True)

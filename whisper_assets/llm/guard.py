@@ -11,15 +11,17 @@ import re
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("asks to ignore instructions", re.compile(
-        r"\b(ignore|disregard|forget|override)\b.{0,30}\b(instructions?|prompts?|rules|guidelines|system message)\b",
-        re.I | re.S)),
+        r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+|these\s+)*"
+        r"((previous|prior|above|earlier|system|original)\s+)(instructions?|prompts?|rules|guidelines|messages?)\b"
+        r"|\b(ignore|disregard|override)\s+(all\s+|any\s+|the\s+|your\s+)*(instructions|system prompt)\b",
+        re.I)),
     ("poses as a system or assistant turn", re.compile(
         r"(^|\n)\s*(\[|<)?\s*(system|assistant|developer)\s*(\]|>)?\s*:", re.I)),
     ("contains chat-template markup", re.compile(r"<\|(im_start|im_end|system|assistant)\|>|\[/?INST\]", re.I)),
     ("tries to re-task the model", re.compile(
         r"\b(you are now|from now on you|new instructions|act as (the )?(system|admin))\b", re.I)),
     ("dictates what to record", re.compile(
-        r"\b(record|remember|store|save|output|write down|say)\s+that\s+(user\b|[A-Z][a-z]+\s+is\b)", re.I)),
+        r"\b(record|remember|store|save|output|write down|say)\s+that\s+(user[\w.-]*|[A-Z][a-z]+\s+is\b)", re.I)),
 ]
 
 

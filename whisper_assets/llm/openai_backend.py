@@ -61,12 +61,16 @@ class OpenAIBackend:
             nonlocal spent
             if self.limiter:
                 self.limiter.acquire()
-            response = self.client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=0,
-                response_format={"type": "json_object"},
-            )
+            try:
+                response = self.client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=0,
+                    response_format={"type": "json_object"},
+                )
+            except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
+                # A 200 whose body is not a chat completion (e.g. a proxy's error page).
+                raise LLMOutputError(f"endpoint answered with an unreadable response: {exc}") from None
             usage = response.usage
             tokens_in = usage.prompt_tokens if usage else 0
             tokens_out = usage.completion_tokens if usage else 0
@@ -89,4 +93,4 @@ class OpenAIBackend:
         try:
             return attempt()
         except LLMOutputError as exc:
-            raise LLMOutputError(f"{exc} (after {INVALID_OUTPUT_ATTEMPTS} attempts)") from None
+            raise LLMOutputError(f"{exc} (after {INVALID_OUTPUT_ATTEMPTS} attempts)", usage=spent) from None

@@ -48,7 +48,10 @@ def get_engine(settings: Settings) -> Engine:
     """One pooled engine per database per process."""
     url = database_url(settings)
     if url not in _ENGINES:
-        _ENGINES[url] = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # UTC sessions: timestamps read back (summary windows, ids built from them) never shift.
+        _ENGINES[url] = sa.create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"options": "-c timezone=UTC"}
+        )
     return _ENGINES[url]
 
 
