@@ -300,7 +300,7 @@ def measure_breakdown(writer, items) -> dict[str, object]:
         t1 = perf()
         vecs = embed(msgs, writer.embedder)
         t2 = perf()
-        payloads = [m.payload() for m in msgs]
+        payloads = [m.payload(stored_ms=0) for m in msgs]
         t3 = perf()
         points = [q.Point(m.message_id, v, p) for m, v, p in zip(msgs, vecs.tolist(), payloads)]
         t4 = perf()

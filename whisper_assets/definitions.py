@@ -1,8 +1,9 @@
-"""The one place that wires assets, resources and executors together."""
+"""The one place that wires assets, jobs, sensors, schedules and resources together."""
 
 import dagster as dg
 
 from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.automation import JOBS, SCHEDULES, SENSORS
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.io_managers import PostgresPartitionIOManager
 
@@ -18,6 +19,9 @@ def build_resources(stores: StoresResource | None = None, llm: LLMResource | Non
 
 defs = dg.Definitions(
     assets=ASSETS,
+    jobs=JOBS,
+    sensors=SENSORS,
+    schedules=SCHEDULES,
     resources=build_resources(),
     # The multiprocess executor adds ~6 s per run and fights over the single-process embedded store.
     executor=dg.in_process_executor,

@@ -95,8 +95,11 @@ class Message:
     def day(self) -> str:
         return self.timestamp.date().isoformat()
 
-    def payload(self) -> dict[str, Any]:
-        """The Qdrant payload (see ARCHITECTURE.md); `ts` is integer epoch milliseconds."""
+    def payload(self, stored_ms: int) -> dict[str, Any]:
+        """The Qdrant payload (see ARCHITECTURE.md); `ts` is integer epoch milliseconds.
+
+        `stored_ms` is when the point was (re)written: the sensor's cursor follows it, so a
+        message with an old timestamp (an import, a late message) is still noticed."""
         return {
             "message_id": self.message_id,
             "bot_name": self.bot_name,
@@ -109,6 +112,7 @@ class Message:
             "enrichment_status": Status.PENDING.value,
             "enriched_at": None,
             "enrichment_run_id": None,
+            "stored_ms": stored_ms,
         }
 
     @classmethod

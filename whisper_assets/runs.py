@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Iterable
 
 import dagster as dg
@@ -12,9 +12,8 @@ import dagster as dg
 from whisper_assets.defs.assets import ASSETS
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.definitions import build_resources
-from whisper_assets.partitions import bots_partitions, partition_key
+from whisper_assets.partitions import bots_partitions, day_ranges, partition_key
 
-MAX_DAYS_PER_RUN = 31  # the assets' BackfillPolicy batches the same way
 MAX_PARTITIONS_PER_RUN = 200
 
 
@@ -26,19 +25,6 @@ class RunOutcome:
     run_id: str
     success: bool
     error: str | None = None
-
-
-def day_ranges(days: Iterable[date], max_days: int = MAX_DAYS_PER_RUN) -> list[tuple[date, date]]:
-    """Cover the days with few contiguous ranges of at most max_days (gaps of a few empty days
-    are cheaper inside a run than as another run; longer gaps split)."""
-    ordered = sorted(set(days))
-    ranges: list[tuple[date, date]] = []
-    for d in ordered:
-        if ranges and (d - ranges[-1][0]).days < max_days and (d - ranges[-1][1]) <= timedelta(days=7):
-            ranges[-1] = (ranges[-1][0], d)
-        else:
-            ranges.append((d, d))
-    return ranges
 
 
 def failure_message(error: Any) -> str:

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=8000, ge=1, le=1_000_000)
     torch_threads: int = Field(default=2, ge=1, le=64)
 
+    # Automation (the Qdrant sensor and the maintenance schedules).
+    sensor_interval_s: int = Field(default=30, ge=1)
+    sensor_debounce_s: float = Field(default=120.0, ge=0)
+    sensor_pile_up: int = Field(default=200, ge=1)
+    fast_track_users: list[str] = Field(default_factory=list, description="JSON list of user ids")
+    ttl_days: int = Field(default=90, ge=1)
+    freshness_sla_s: float = Field(default=900.0, gt=0)
+
     llm_backend: Literal["offline", "openai"] = "offline"
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL")

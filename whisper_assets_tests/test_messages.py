@@ -16,10 +16,10 @@ def make(**kw):
 
 def test_payload_matches_architecture():
     m = make()
-    p = m.payload()
+    p = m.payload(stored_ms=123)
     assert p["enrichment_status"] == "pending" and p["day"] == "2026-11-09"
     assert p["timestamp"] == "2026-11-09T23:30:00Z" and p["ts"] == 1794267000000
-    assert p["message_id"] == m.message_id and p["role"] == "user"
+    assert p["message_id"] == m.message_id and p["role"] == "user" and p["stored_ms"] == 123
     assert Message.from_payload(p) == m
 
 

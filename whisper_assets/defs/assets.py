@@ -18,12 +18,12 @@ from whisper_assets.enrichment import persistence
 from whisper_assets.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.enrichment.pipeline import embed_summaries, enrich_partitions
 from whisper_assets.llm.backend import Usage
-from whisper_assets.partitions import bot_day_partitions, partition_ids
+from whisper_assets.partitions import MAX_DAYS_PER_RUN, bot_day_partitions, partition_ids
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is beta in 1.13
 
 # Runs cover many partitions (launching a run costs seconds); a month of one bot is one run.
-BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
 GROUP = "enrichment"
 PREVIEW_ROWS = 8
 
@@ -70,6 +70,7 @@ def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) 
     partitions_def=bot_day_partitions,
     backfill_policy=BACKFILL_POLICY,
     can_subset=False,
+    pool="llm",
 )
 def enrich_messages(
     context: dg.AssetExecutionContext,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -21,7 +22,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from whisper_assets.embedding import EMBEDDING_DIM
-from whisper_assets.messages import Message, Status
+from whisper_assets.messages import Message, Status, epoch_ms
 from whisper_assets.settings import Settings
 
 # field -> "keyword" | "integer": every field we filter or facet on is indexed
@@ -32,6 +33,7 @@ MESSAGE_INDEXES = {
     "day": "keyword",
     "enrichment_status": "keyword",
     "ts": "integer",
+    "stored_ms": "integer",
 }
 SUMMARY_INDEXES = {"bot_name": "keyword", "user_id": "keyword", "day": "keyword", "start_ts": "integer"}
 SCROLL_PAGE = 1024
@@ -298,8 +300,9 @@ class MessageStore:
             raise ValueError(f"{len(messages)} messages but {len(vectors)} vectors")
         if not messages:
             return
+        stored_ms = epoch_ms(datetime.now(timezone.utc))
         self.engine.upsert(
-            self.messages, [m.message_id for m in messages], vectors, [m.payload() for m in messages]
+            self.messages, [m.message_id for m in messages], vectors, [m.payload(stored_ms) for m in messages]
         )
 
     def day_messages(self, bot_name: str, day: str, with_vectors: bool = False) -> list[StoredMessage]:

@@ -1,0 +1,92 @@
+"""TTL pruning and forgetting a user: plain functions over both stores, with counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy.engine import Engine
+
+from whisper_assets.messages import epoch_ms, validate_bot_name, validate_user_id
+from whisper_assets.stores.postgres import sql_dir
+from whisper_assets.stores.qdrant import MessageStore, Range
+
+# Every table that holds per-user rows; all but user_facts are partitioned by day.
+DAY_TABLES = ("pending_messages", "fact_observations", "conversation_summaries", "summary_embeddings")
+USER_TABLES = (*DAY_TABLES, "user_facts")
+
+
+@dataclass
+class Report:
+    qdrant: dict[str, int] = field(default_factory=dict)
+    postgres: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.qdrant.values()) + sum(self.postgres.values())
+
+    def flat(self) -> dict[str, int]:
+        """{"qdrant.messages": n, "postgres.user_facts": n, ...} for logs and metadata."""
+        return {f"qdrant.{k}": v for k, v in self.qdrant.items()} | {f"postgres.{k}": v for k, v in self.postgres.items()}
+
+
+@dataclass
+class PruneReport(Report):
+    cutoff: date | None = None
+    dry_run: bool = True
+
+
+def prune(engine: Engine, store: MessageStore, ttl_days: int, dry_run: bool, now: datetime | None = None) -> PruneReport:
+    """Delete everything older than `ttl_days` (whole UTC days before the cutoff).
+
+    Facts consolidated in user_facts are recomputed for the users whose observations went, so
+    a fact mentioned only long ago disappears and one mentioned since keeps its newer evidence.
+    """
+    if ttl_days < 1:
+        raise ValueError("ttl_days must be at least 1")
+    now = now or datetime.now(timezone.utc)
+    cutoff = now.date() - timedelta(days=ttl_days)
+    cutoff_ms = epoch_ms(datetime.combine(cutoff, time(0), tzinfo=timezone.utc))
+    report = PruneReport(cutoff=cutoff, dry_run=dry_run)
+    old_messages = {"ts": Range(lt=cutoff_ms)}
+    old_summaries = {"start_ts": Range(lt=cutoff_ms)}
+    report.qdrant["messages"] = store.engine.count(store.messages, old_messages)
+    report.qdrant["summaries"] = store.engine.count(store.summaries, old_summaries)
+    with engine.begin() as conn:
+        cur = conn.connection.cursor()
+        for table in (*DAY_TABLES, "enrichment_metadata"):
+            cur.execute(f"SELECT count(*) FROM {table} WHERE day < %s", (cutoff,))
+            report.postgres[table] = cur.fetchone()[0]
+        if dry_run:
+            return report
+        cur.execute("SELECT DISTINCT bot_name, user_id FROM fact_observations WHERE day < %s", (cutoff,))
+        affected: dict[str, list[str]] = {}
+        for bot, user in cur.fetchall():
+            affected.setdefault(bot, []).append(user)
+        for table in (*DAY_TABLES, "enrichment_metadata"):
+            cur.execute(f"DELETE FROM {table} WHERE day < %s", (cutoff,))
+        recompute = (sql_dir() / "queries" / "recompute_user_facts.sql").read_text()
+        for bot, users in sorted(affected.items()):
+            cur.execute(recompute, {"bot": bot, "users": sorted(users)})
+    # After the commit: a crash here leaves only old points, which the next prune removes.
+    store.engine.delete(store.messages, old_messages)
+    store.engine.delete(store.summaries, old_summaries)
+    return report
+
+
+def forget_user(engine: Engine, store: MessageStore, bot: str, user: str) -> Report:
+    """Erase one user of one bot everywhere: points, staging, facts, summaries, vectors."""
+    validate_bot_name(bot)
+    validate_user_id(user)
+    report = Report()
+    where = {"bot_name": bot, "user_id": user}
+    # Messages first: once they are gone, no later enrichment run can bring the user back.
+    for name, collection in (("messages", store.messages), ("summaries", store.summaries)):
+        report.qdrant[name] = store.engine.count(collection, where)
+        store.engine.delete(collection, where)
+    with engine.begin() as conn:
+        cur = conn.connection.cursor()
+        for table in USER_TABLES:
+            cur.execute(f"DELETE FROM {table} WHERE bot_name = %s AND user_id = %s", (bot, user))
+            report.postgres[table] = cur.rowcount
+    return report
