@@ -195,6 +195,68 @@ def _print_memories(settings: Settings) -> None:
             console.print(f"  [magenta]{s.day}[/magenta] {s.text}", highlight=False)
 
 
+@app.command("backfill")
+def backfill_cmd(
+    bot: Optional[str] = typer.Option(None, help="Only this bot (default: every bot)."),
+    start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (UTC)."),
+    end: str = typer.Option(..., "--to", help="Last day (inclusive)."),
+) -> None:
+    """Re-process every day of a range, pending or not (after a prompt or model change).
+
+    Days are batched into runs of up to 31 days, as the assets' BackfillPolicy does for
+    backfills launched from the Dagster UI; with DAGSTER_HOME set the runs show in the UI."""
+    settings = _settings()
+    if not _enrich(settings, _days_to_enrich(settings, bot, None, start, end)):
+        raise typer.Exit(1)
+
+
+@app.command("forget")
+def forget_cmd(
+    bot: str = typer.Option(..., help="The bot."),
+    user: str = typer.Option(..., help="The user to erase."),
+) -> None:
+    """Erase one user of one bot everywhere (messages, facts, summaries, vectors) and report counts."""
+    from whisper_assets.maintenance import forget_user
+    from whisper_assets.stores.postgres import get_engine, upgrade
+    from whisper_assets.stores.qdrant import open_store
+
+    settings = _settings()
+    try:
+        validate_bot_name(bot)
+    except InvalidMessageError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--bot") from None
+    engine = get_engine(settings)
+    upgrade(engine)
+    with open_store(settings) as store:
+        report = forget_user(engine, store, bot, user)
+    _print_report(f"forgot {user} of {bot}", report.flat())
+
+
+@app.command("prune")
+def prune_cmd(
+    ttl_days: Optional[int] = typer.Option(None, min=1, help="Keep this many days (default WHISPER_TTL_DAYS)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only report what would be deleted."),
+) -> None:
+    """Delete messages, facts and summaries older than the TTL (default 90 days)."""
+    from whisper_assets.maintenance import prune
+    from whisper_assets.stores.postgres import get_engine, upgrade
+    from whisper_assets.stores.qdrant import open_store
+
+    settings = _settings()
+    engine = get_engine(settings)
+    upgrade(engine)
+    with open_store(settings) as store:
+        report = prune(engine, store, ttl_days or settings.ttl_days, dry_run)
+    _print_report(f"{'would delete' if dry_run else 'deleted'} everything before {report.cutoff}", report.flat())
+
+
+def _print_report(title: str, counts: dict[str, int]) -> None:
+    table = Table("where", "rows/points", title=title)
+    for where, n in counts.items():
+        table.add_row(where, str(n))
+    console.print(table)
+
+
 @app.command("demo")
 def demo_cmd() -> None:
     """Ingest the sample corpus, enrich every partition through Dagster, print facts and summaries."""

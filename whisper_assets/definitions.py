@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.assets import ASSETS, CHECKS
 from whisper_assets.defs.automation import JOBS, SCHEDULES, SENSORS
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.io_managers import PostgresPartitionIOManager
@@ -19,6 +19,7 @@ def build_resources(stores: StoresResource | None = None, llm: LLMResource | Non
 
 defs = dg.Definitions(
     assets=ASSETS,
+    asset_checks=CHECKS,
     jobs=JOBS,
     sensors=SENSORS,
     schedules=SCHEDULES,

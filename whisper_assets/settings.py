@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     fast_track_users: list[str] = Field(default_factory=list, description="JSON list of user ids")
     ttl_days: int = Field(default=90, ge=1)
     freshness_sla_s: float = Field(default=900.0, gt=0)
+    # Asset checks: a fact under check_min_confidence is "low"; more than check_max_low_share
+    # of a run's facts being low is a blocking error.
+    check_min_confidence: float = Field(default=0.5, ge=0, le=1)
+    check_max_low_share: float = Field(default=0.5, ge=0, le=1)
 
     llm_backend: Literal["offline", "openai"] = "offline"
     openai_base_url: str | None = Field(

@@ -51,6 +51,8 @@ def test_store_message_returns_id_and_point_is_pending_with_payload(settings):
 
     points = _points(settings)
     assert set(points) == {mid, given}
+    stored_ms = points[mid].pop("stored_ms")
+    assert isinstance(stored_ms, int) and stored_ms >= epoch_ms(datetime.now(UTC)) - 60_000
     assert points[mid] == {
         "message_id": mid,
         "bot_name": "elena",

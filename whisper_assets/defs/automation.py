@@ -6,7 +6,7 @@ from typing import Optional
 
 import dagster as dg
 
-from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.assets import ASSETS, pending_lag_check
 from whisper_assets.defs.resources import StoresResource
 from whisper_assets.enrichment.scheduling import (
     SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
@@ -126,6 +126,15 @@ def forget_user_job() -> None:
     forget_user_op()
 
 
+freshness_job = dg.define_asset_job(
+    "freshness_job", selection=dg.AssetSelection.checks(pending_lag_check), executor_def=dg.in_process_executor,
+    description="Checks that no message waits for enrichment longer than the freshness SLA.",
+)
+freshness_schedule = dg.ScheduleDefinition(
+    job=freshness_job, cron_schedule="*/5 * * * *", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
 SENSORS = [qdrant_pending_sensor]
-SCHEDULES = [daily_closeout_schedule, prune_schedule]
-JOBS = [enrichment_job, prune_job, forget_user_job]
+SCHEDULES = [daily_closeout_schedule, prune_schedule, freshness_schedule]
+JOBS = [enrichment_job, prune_job, forget_user_job, freshness_job]

@@ -158,7 +158,7 @@ def plan_tick(
 def _due(g: Group, now_ms: int, config: SensorConfig) -> str | None:
     if g.fast_track:
         return "fast-track user"
-    if g.pending >= config.pile_up:
+    if g.oldest_ms is not None and g.pending >= config.pile_up:  # new points since the last request
         return f"{g.pending} pending"
     if g.oldest_ms is not None and now_ms - g.oldest_ms >= config.debounce_s * 1000:
         return "debounce elapsed"
