@@ -77,8 +77,12 @@ def ingest_cmd(
 def _print_status(settings: Settings, bot: str | None) -> None:
     from whisper_assets.stores.qdrant import open_store
 
+    from whisper_assets.messages import epoch_ms
+    from whisper_assets.quality import pending_lag
+
     with open_store(settings) as store:
         rows = store.status_by_day(bot)
+        lag = pending_lag(store, epoch_ms(datetime.now(timezone.utc)))
     table = Table("bot", "day", "pending", "completed", title="messages by enrichment status")
     for row in rows:
         table.add_row(row.bot_name, row.day, str(row.pending), str(row.completed))
@@ -87,6 +91,12 @@ def _print_status(settings: Settings, bot: str | None) -> None:
         f"{sum(r.pending for r in rows)} pending, {sum(r.completed for r in rows)} completed "
         f"in {len(rows)} bot-day(s)"
     )
+    if lag.pending:
+        verdict = "[green]within[/green]" if lag.within(settings.freshness_sla_s) else "[red]over[/red]"
+        console.print(
+            f"oldest pending message waited {lag.age_s:.0f} s: {verdict} the freshness SLA of "
+            f"{settings.freshness_sla_s:.0f} s (WHISPER_FRESHNESS_SLA_S)"
+        )
 
 
 @app.command("status")
