@@ -64,6 +64,11 @@ class Record:
     score: float | None = None
 
 
+def _record(r: Any, with_vector: bool) -> Record:
+    """Either engine's scroll record (ids come back as uuid.UUID) as our Record."""
+    return Record(str(r.id), dict(r.payload or {}), list(r.vector) if with_vector else None)
+
+
 class Engine(Protocol):
     def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None: ...
     def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None: ...
@@ -148,10 +153,7 @@ class EdgeEngine:
                 offset=offset, limit=SCROLL_PAGE, filter=flt, with_payload=True, with_vector=with_vectors
             )
             records, offset = shard.scroll(request)
-            out.extend(
-                Record(str(r.id), dict(r.payload or {}), list(r.vector) if with_vectors else None)
-                for r in records
-            )
+            out.extend(_record(r, with_vectors) for r in records)
             if offset is None:
                 return out
 
@@ -234,10 +236,7 @@ class ClientEngine:
                 name, scroll_filter=flt, limit=SCROLL_PAGE, offset=offset,
                 with_payload=True, with_vectors=with_vectors,
             )
-            out.extend(
-                Record(str(r.id), dict(r.payload or {}), list(r.vector) if with_vectors else None)
-                for r in records
-            )
+            out.extend(_record(r, with_vectors) for r in records)
             if offset is None:
                 return out
 
