@@ -279,5 +279,23 @@ def demo_cmd() -> None:
         raise typer.Exit(1)
 
 
+def _register_subcommands() -> None:
+    """Commands that live in their own modules: memory (ask, facts, serve) and eval."""
+    import importlib
+
+    for module, attr, name in (("whisper_assets.cli_memory", "memory_app", None),
+                               ("whisper_assets.cli_eval", "eval_app", "eval")):
+        try:
+            sub_app = getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        app.add_typer(sub_app, name=name)
+
+
+_register_subcommands()
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())

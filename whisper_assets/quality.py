@@ -72,7 +72,7 @@ def junk_facts(facts: Sequence[FactObservation], messages: Sequence[StagedMessag
     found, seen = [], set()
     for f in facts:
         roles = {role_of.get(mid) for mid in f.source_message_ids}
-        key = (f.bot_name, f.user_id, normalise(f.fact_content))
+        key = (f.bot_name, f.day, f.user_id, normalise(f.fact_content))
         if roles != {"user"}:
             found.append((f.fact_content, f"cites non-user or unknown turns: {sorted(map(str, roles))}"))
         elif not f.fact_content.strip() or _PLACEHOLDER.match(f.fact_content):

@@ -9,7 +9,7 @@ pending_messages ─▶ extracted_facts ─▶ user_facts ───────�
 import time
 import warnings
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import dagster as dg
 
@@ -37,15 +37,22 @@ PENDING_LAG = "PENDING_LAG"
 PREVIEW_ROWS = 8
 
 
-def _preview(rows: Sequence[Any], columns: Sequence[str]) -> dg.MetadataValue:
-    def cell(v: Any) -> str:
-        text = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
-        text = text.replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= 80 else text[:79] + "…"
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(getattr(r, c)) for c in columns) + " |" for r in rows[:PREVIEW_ROWS]]
+def _preview(rows: Sequence[Any], key: Callable[[Any], str], **columns: Callable[[list[Any]], Any]) -> dg.MetadataValue:
+    """A per-partition table of counts. Only aggregates: run metadata outlives a forgotten
+    user (Dagster's event log), so no user ids or texts go into it."""
+    groups: dict[str, list[Any]] = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    lines = ["| partition | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for name in sorted(groups)[:PREVIEW_ROWS]:
+        lines.append(f"| {name} | " + " | ".join(str(fn(groups[name])) for fn in columns.values()) + " |")
+    if len(groups) > PREVIEW_ROWS:
+        lines.append(f"| … {len(groups) - PREVIEW_ROWS} more | " + " | ".join("" for _ in columns) + " |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _pid(row: Any) -> str:
+    return f"{row.bot_name}|{row.day}"
 
 
 @dg.asset(
@@ -64,7 +71,8 @@ def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) 
         "messages": len(rows),
         "user_turns": sum(r.role == "user" for r in rows),
         "users": len({(r.bot_name, r.user_id) for r in rows}),
-        "preview": _preview(rows, ["day", "user_id", "role", "content"]),
+        "preview": _preview(rows, _pid, messages=len, user_turns=lambda g: sum(r.role == "user" for r in g),
+                            users=lambda g: len({r.user_id for r in g})),
     })
     return rows
 
@@ -143,12 +151,16 @@ def enrich_messages(
         **common,
         "facts": len(facts),
         "mean_confidence": round(sum(f.confidence for f in facts) / len(facts), 4) if facts else 0.0,
-        "preview": _preview(facts, ["user_id", "category", "fact_content", "confidence"]),
+        "preview": _preview(facts, _pid, facts=len, users=lambda g: len({f.user_id for f in g}),
+                            mean_confidence=lambda g: round(sum(f.confidence for f in g) / len(g), 3),
+                            categories=lambda g: ", ".join(sorted({f.category for f in g}))),
     })
     yield dg.Output(summaries, "windowed_summaries", metadata={
         **common,
         "summaries": len(summaries),
-        "preview": _preview(summaries, ["day", "user_id", "summary_text"]),
+        "preview": _preview(summaries, _pid, summaries=len,
+                            mean_chars=lambda g: round(sum(len(s.summary_text) for s in g) / len(g)),
+                            messages=lambda g: sum(s.message_count for s in g)),
     })
     yield from _check_results(pending_messages, facts, summaries, results, stores.settings())
     # Outputs are stored as they are yielded, so the run record follows the committed rows.

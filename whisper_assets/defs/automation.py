@@ -46,7 +46,8 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
                           frozenset(settings.fast_track_users))
     state = SensorState.from_cursor(context.cursor)
     with stores.open_store() as store:
-        new_points = scan_new_pending(store, state.stored_ms)
+        # Re-read a minute back: with a Qdrant server, writers' upserts can land out of order.
+        new_points = scan_new_pending(store, max(0, state.stored_ms - 60_000))
         plan = plan_tick(state, new_points, lambda keys: count_pending(store, keys),
                          epoch_ms(datetime.now(timezone.utc)), config)
     for bot in plan.invalid_bots:
@@ -88,7 +89,7 @@ class PruneConfig(dg.Config):
 
 @dg.op
 def prune_op(context: dg.OpExecutionContext, config: PruneConfig, stores: StoresResource) -> dg.Output:
-    ttl = config.ttl_days or stores.settings().ttl_days
+    ttl = config.ttl_days if config.ttl_days is not None else stores.settings().ttl_days
     with stores.open_store() as store:
         report = prune(stores.engine(), store, ttl, config.dry_run)
     counts = report.flat()

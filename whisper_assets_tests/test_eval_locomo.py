@@ -1,0 +1,227 @@
+"""The LoCoMo evaluation: parsing LoCoMo-format samples (with the dataset's traps) and one run of
+the real pipeline on a tiny hand-made sample through `whisper-assets eval locomo`.
+
+No LoCoMo data here (CC BY-NC): every sample is written by hand in the LoCoMo format.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from whisper_assets.cli import app
+from whisper_assets.evaluation import locomo
+from whisper_assets.evaluation.report import headline
+
+UTC = timezone.utc
+
+
+def tiny_sample() -> dict:
+    """Two sessions, six turns, three observations, two retrievable QA items and three traps."""
+    return {
+        "qa": [
+            {"question": "What does Ann do for a living?", "answer": "a nurse", "evidence": ["D1:1"], "category": 4},
+            {"question": "What is the name of Ben's dog?", "answer": "Biscuit", "evidence": ["D1:2; D2:1"],
+             "category": 1},
+            # traps: no evidence, an id that does not exist, an adversarial item without an answer
+            {"question": "Would Ann enjoy a hospital drama?", "answer": 3, "evidence": [], "category": 3},
+            {"question": "When did Ann go to Paris?", "answer": "2023", "evidence": ["D9:9"], "category": 2},
+            {"question": "What is the name of Ann's dog?", "evidence": ["D1:2"], "category": 5,
+             "adversarial_answer": "Biscuit"},
+        ],
+        "conversation": {
+            "speaker_a": "Ann",
+            "speaker_b": "Ben",
+            "session_1_date_time": "1:56 pm on 8 May, 2023",
+            "session_1": [
+                {"speaker": "Ann", "dia_id": "D1:1", "text": "Hi Ben! I work as a nurse now, night shifts mostly. "},
+                {"speaker": "Ben", "dia_id": "D1:2", "text": "Congrats! I adopted a dog named Biscuit last week.",
+                 "img_url": ["https://example.invalid/dog.jpg"], "blip_caption": "a photo of a dog", "query": "dog"},
+                {"speaker": "Ann", "dia_id": "D1:3", "text": "Aww. Night shifts are tiring but I love the work."},
+                {"speaker": "Ben", "dia_id": "D1:4", "text": "He chews everything, but he is the best."},
+            ],
+            "session_2_date_time": "12:09 am on 13 September, 2023",
+            "session_2": [
+                {"speaker": "Ben", "dia_id": "D2:1", "text": "Biscuit and I went hiking in the Alps last weekend!"},
+                {"speaker": "Ann", "dia_id": "D2:2", "text": "I'm planning a trip to Kyoto next month."},
+            ],
+            "session_3_date_time": "4:10 pm on 26 October, 2023",  # a date without a session
+        },
+        "event_summary": {},
+        "observation": {
+            "session_1_observation": {
+                "Ann": [["Ann works as a nurse and mostly does night shifts.", "D1:1"]],
+                "Ben": [["Ben adopted a dog named Biscuit.", ["D1:2"]]],
+            },
+            "session_2_observation": {
+                "Ann": [["Ann is planning a trip to Kyoto next month.", "D2:2"]],
+                "Ben": [],
+            },
+        },
+        "session_summary": {
+            "session_1_summary": "Ann told Ben that she works as a nurse, mostly night shifts. "
+                                 "Ben adopted a dog named Biscuit who chews everything.",
+            "session_2_summary": "Ben went hiking in the Alps with his dog Biscuit. Ann plans a trip to Kyoto.",
+        },
+        "sample_id": "conv-t1",
+    }
+
+
+# -- parsing -----------------------------------------------------------------------------------------
+
+def test_parse_sample_handles_the_format_traps():
+    raw = tiny_sample()
+    raw["conversation"]["session_10_date_time"] = "9:00 am on 1 December, 2023"
+    raw["conversation"]["session_10"] = [{"speaker": "Ann", "dia_id": "D10:1", "text": "Back again"}]
+    sample = locomo.parse_sample(raw)
+    assert sample.speakers == ("Ann", "Ben")
+    assert [s.number for s in sample.sessions] == [1, 2, 10]  # numeric order; session_3 has no turns
+    assert sample.sessions[1].date_time == datetime(2023, 9, 13, 0, 9, tzinfo=UTC)  # 12:09 am
+    assert sample.sessions[0].turns[0].text == "Hi Ben! I work as a nurse now, night shifts mostly."
+    assert set(sample.turns) == {"D1:1", "D1:2", "D1:3", "D1:4", "D2:1", "D2:2", "D10:1"}
+    ben = sample.sessions[0].observations["Ben"][0]
+    assert ben.evidence == ("D1:2",)  # evidence given as a list
+    assert sample.sessions[1].observations["Ben"] == []
+    qa = {q.question: q for q in sample.qa}
+    assert qa["What is the name of Ben's dog?"].evidence == ("D1:2", "D2:1")
+    assert qa["Would Ann enjoy a hospital drama?"].answer == "3"  # int answer
+    assert qa["Would Ann enjoy a hospital drama?"].evidence == ()
+    assert qa["When did Ann go to Paris?"].invalid_evidence == ("D9:9",)
+    assert qa["What is the name of Ann's dog?"].answer is None and qa["What is the name of Ann's dog?"].category == 5
+
+
+def test_load_samples_names_unknown_ids(tmp_path):
+    path = tmp_path / "locomo.json"
+    path.write_text(json.dumps([tiny_sample()]))
+    assert [s.sample_id for s in locomo.load_samples(path)] == ["conv-t1"]
+    with pytest.raises(locomo.EvalError, match="no sample conv-99"):
+        locomo.load_samples(path, ["conv-99"])
+    path.write_text("{not json")
+    with pytest.raises(locomo.EvalError, match="not JSON"):
+        locomo.load_samples(path)
+
+
+def test_question_now_is_the_next_session_or_a_day_after_the_last():
+    sample = locomo.parse_sample(tiny_sample())
+    assert locomo.question_now(sample, ["D1:1"]) == datetime(2023, 9, 13, 0, 9, tzinfo=UTC)
+    assert locomo.question_now(sample, ["D1:2", "D2:1"]) == datetime(2023, 9, 14, 0, 9, tzinfo=UTC)
+
+
+def test_message_ids_map_back_to_dia_ids():
+    from whisper_assets.hot_path import validate
+    from whisper_assets.ingest import parse_locomo
+    from whisper_assets.settings import load_settings
+
+    settings = load_settings()
+    parsed = list(parse_locomo([tiny_sample()]))
+    mapping = locomo.message_map(parsed, settings)
+    assert sorted(mapping.values()) == ["D1:1", "D1:2", "D1:3", "D1:4", "D2:1", "D2:2"]
+    first = validate(parsed[0].item, settings)
+    assert mapping[first.message_id] == "D1:1"
+    assert parsed[1].item.timestamp - parsed[0].item.timestamp == timedelta(seconds=1)
+
+
+# -- end to end ------------------------------------------------------------------------------------
+
+def test_eval_locomo_end_to_end(tmp_path, monkeypatch, pg_admin, database_url):
+    """The real pipeline (hot path, Dagster partitions, offline backend, Postgres, recall()) on the
+    tiny sample, through the CLI; Postgres is a scratch database created on the test server."""
+    data = tmp_path / "tiny_locomo.json"
+    data.write_text(json.dumps([tiny_sample()]))
+    out = tmp_path / "report"
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--samples", "conv-t1", "--backend", "offline",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "evidence recall@5" in result.output
+
+    for name in ("locomo.json", "locomo.md", "locomo.png"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "locomo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = json.loads((out / "locomo.json").read_text())
+    markdown = (out / "locomo.md").read_text()
+    assert "## Facts" in markdown and "## Retrieval" in markdown and "locomo.png" in markdown
+
+    assert report["run"]["stored"] == 6 and report["run"]["partitions"] == 2
+    h = headline(report)
+    facts = report["facts"]["overall"]
+    assert facts["gold"] == 3
+    assert facts["predicted"] >= 1 and facts["matched_predicted"] >= 1  # "works as a nurse" at least
+    assert 0 < h["fact_precision"] <= 1 and 0 < h["fact_recall"] <= 1
+    for c in report["facts"]["by_category"].values():
+        assert 0 <= c["precision"] <= 1
+    summaries = report["summaries"]["overall"]
+    assert summaries["sessions"] == 2 and summaries["missing"] == 0
+    assert 0 < summaries["rouge_l_f1"] < 1 and 0 < summaries["cosine"] <= 1
+
+    retrieval = report["retrieval"]
+    assert retrieval["overall"]["evaluated"] == 2  # the other three are skipped, and counted
+    assert retrieval["skipped_no_valid_evidence"] == {"1": 0, "2": 1, "3": 1, "4": 0}
+    assert retrieval["skipped_categories"] == {"5": 1}
+    assert retrieval["invalid_evidence_ids"] == 1
+    # Two users with one or two days each: what recall() returns covers the evidence turns.
+    assert retrieval["overall"]["recall@10"] == 1.0
+    assert 0 <= retrieval["overall"]["recall@5"] <= 1
+    by_q = {q["question"]: q for q in retrieval["questions"]}
+    assert by_q["What does Ann do for a living?"]["users"] == ["Ann"]
+    assert by_q["What does Ann do for a living?"]["now"].startswith("2023-09-13T00:09")
+
+    # The scratch database is gone.
+    scratch = report["run"]["postgres"].split()[2]
+    assert scratch.startswith("whisper_eval_")
+    with pg_admin.connect() as conn:
+        assert not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": scratch}).first()
+
+
+def test_eval_locomo_reports_bad_input(tmp_path):
+    data = tmp_path / "tiny_locomo.json"
+    data.write_text(json.dumps([tiny_sample()]))
+    result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--samples", "conv-404", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "no sample conv-404" in result.output
+    result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--backend", "gpt", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown backend" in result.output
+
+
+def test_eval_locomo_with_the_openai_backend(tmp_path, monkeypatch, database_url):
+    """The same command with `--backend openai`, against the OpenAI-compatible stub server."""
+    from whisper_assets_tests.enrichment_helpers import echo_responder
+    from whisper_assets_tests.llm_stub import StubLLMServer
+
+    def nurse_rule(text: str) -> tuple[str, str] | None:
+        return ("occupation", "works as a nurse") if "nurse" in text else None
+
+    data = tmp_path / "tiny_locomo.json"
+    data.write_text(json.dumps([tiny_sample()]))
+    out = tmp_path / "report"
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("WHISPER_LLM_MODEL", "stub-model")
+    monkeypatch.setenv("WHISPER_LLM_MAX_RETRIES", "0")
+    monkeypatch.setenv("WHISPER_LLM_TIMEOUT_S", "10")
+    with StubLLMServer(default=echo_responder(fact_rule=nurse_rule)) as stub:
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+        result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--backend", "openai", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        calls = len(stub.chat_requests)
+    report = json.loads((out / "locomo.json").read_text())
+    assert report["config"]["backend"] == "openai"
+    assert report["run"]["llm"]["model"] == "stub-model" and report["run"]["llm"]["calls"] == calls == 2
+    facts = report["facts"]["overall"]
+    assert (facts["predicted"], facts["matched_predicted"], facts["gold"]) == (1, 1, 3)
+    assert report["facts"]["by_category"]["occupation"]["precision"] == 1.0
+    assert report["retrieval"]["overall"]["recall@10"] == 1.0
+
+
+def test_eval_locomo_openai_without_a_key_says_so(tmp_path, monkeypatch):
+    data = tmp_path / "tiny_locomo.json"
+    data.write_text(json.dumps([tiny_sample()]))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--backend", "openai", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "OPENAI_API_KEY" in result.output
