@@ -279,22 +279,12 @@ def demo_cmd() -> None:
         raise typer.Exit(1)
 
 
-def _register_subcommands() -> None:
-    """Commands that live in their own modules: memory (ask, facts, serve) and eval."""
-    import importlib
+# Commands that live in their own modules: memory (ask, facts, serve) and eval.
+from whisper_assets.cli_eval import eval_app  # noqa: E402
+from whisper_assets.cli_memory import memory_app  # noqa: E402
 
-    for module, attr, name in (("whisper_assets.cli_memory", "memory_app", None),
-                               ("whisper_assets.cli_eval", "eval_app", "eval")):
-        try:
-            sub_app = getattr(importlib.import_module(module), attr)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        app.add_typer(sub_app, name=name)
-
-
-_register_subcommands()
+app.add_typer(memory_app)
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:  # pragma: no cover

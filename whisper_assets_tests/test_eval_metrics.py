@@ -146,12 +146,12 @@ def test_merge_by_rank_interleaves_and_drops_repeats():
 
 
 @pytest.mark.parametrize("question, expected", [
-    ("What did Caroline research?", ["Caroline"]),
-    ("What is Caroline's identity?", ["Caroline"]),
-    ("When did Caroline and Melanie go to a pride festival together?", ["Caroline", "Melanie"]),
-    ("Which city have both Jean and John visited?", []),  # typo'd names: neither speaker
-    ("what did CAROLINE say?", ["Caroline"]),
-    ("Did Carolines come?", []),  # whole words only
+    ("What does Ann do for work?", ["Ann"]),
+    ("What is Ann's favourite food?", ["Ann"]),  # possessive
+    ("When did Ann and Ben go hiking together?", ["Ann", "Ben"]),
+    ("Which city have both Anne and Benn visited?", []),  # misspelt names: neither speaker
+    ("what did ANN say?", ["Ann"]),
+    ("Did Annabel come?", []),  # whole words only
 ])
 def test_named_speakers(question, expected):
-    assert metrics.named_speakers(question, ["Caroline", "Melanie"]) == expected
+    assert metrics.named_speakers(question, ["Ann", "Ben"]) == expected

@@ -221,6 +221,6 @@ def merge_by_rank(lists: Sequence[Sequence[T]], key: Any = None) -> list[T]:
 
 
 def named_speakers(question: str, speakers: Sequence[str]) -> list[str]:
-    """The speakers a question names (whole word, case-insensitive; "Caroline's" names Caroline),
+    """The speakers a question names (whole word, case-insensitive; "Ann's" names Ann),
     in the order given."""
     return [s for s in speakers if re.search(rf"(?<![\w]){re.escape(s)}(?![\w])", question, re.I)]
