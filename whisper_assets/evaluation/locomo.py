@@ -300,7 +300,7 @@ def _temp_root() -> Path:
 @dataclass
 class Workspace:
     settings: Any
-    postgres: str  # "scratch database <name> on <host>" | "embedded PostgreSQL"
+    postgres: str  # "scratch database <name> on <host>:<port>" | "a temporary embedded PostgreSQL" | ...
     data_dir: Path
 
 
@@ -332,13 +332,20 @@ def temporary_workspace(database_url: str | None = None, scratch: bool = True) -
             if server_url.drivername in ("postgresql", "postgres"):
                 server_url = server_url.set(drivername="postgresql+psycopg2")
             admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-            scratch_db = f"whisper_eval_{uuid.uuid4().hex[:12]}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{scratch_db}"'))
+            name = f"whisper_eval_{uuid.uuid4().hex[:12]}"
+            try:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            except sa.exc.SQLAlchemyError as exc:
+                raise EvalError(
+                    f"cannot create a scratch database on DATABASE_URL's server ({server_url.host}): "
+                    f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip().splitlines()[0]}"
+                ) from None
+            scratch_db = name
             db_url = server_url.set(database=scratch_db).render_as_string(hide_password=False)
             where = f"scratch database {scratch_db} on {server_url.host or 'localhost'}:{server_url.port or 5432}"
         else:
-            db_url, where = None, "embedded PostgreSQL (temporary)"
+            db_url, where = None, "a temporary embedded PostgreSQL"
         env = {"WHISPER_DATA_DIR": str(data_dir), "DATABASE_URL": db_url, **{k: None for k in _ENV_CLEARED}}
         with _environment(env):
             settings = load_settings(data_dir=data_dir, database_url=db_url)

@@ -73,7 +73,7 @@ def markdown(result: dict[str, Any], plot_name: str = REPORT_NAMES["plot"]) -> s
         f"Samples {samples} from `{result['dataset']['file']}` (sha256 `{result['dataset']['sha256'][:16]}…`), "
         f"run through the whole pipeline (hot path → Dagster bot × day partitions → Postgres → `recall()`) "
         f"with the **{cfg['backend']}** backend (model `{run['llm']['model']}`) in a temporary workspace "
-        f"({run['postgres']}, embedded Qdrant). {run['stored']} of {run['records']} turns stored, "
+        f"({run['postgres']}; an embedded Qdrant). {run['stored']} of {run['records']} turns stored, "
         f"{run['partitions']} bot-days with messages in {run['dagster_runs']} Dagster runs "
         f"({run['llm'].get('bot_days_materialized', run['partitions'])} bot-days materialized, empty days between "
         f"sessions included); "
@@ -174,7 +174,7 @@ def markdown(result: dict[str, Any], plot_name: str = REPORT_NAMES["plot"]) -> s
         ]
     lines += _table(["sample", "session", "predicted", "source turn", "best gold (cosine)", "why"],
                     [[p["sample"], p["session"], p["predicted"], f"{', '.join(p['dia_ids'])}: {p['source']}",
-                      f"{p['best_gold']} ({fmt(p['best_similarity'], 2)})" if p["best_gold"] else "no gold",
+                      f"{p['best_gold']} ({fmt(p['best_similarity'])})" if p["best_gold"] else "no gold",
                       p.get("unmatched_because", "")]
                      for p in facts["unmatched_examples"]])
     lines += ["### Some matches", ""]
