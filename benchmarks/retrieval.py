@@ -293,11 +293,11 @@ def explain(engine, bot: str, user: str) -> dict[str, list[str]]:
 
     day = NOW.date() - timedelta(days=7)
     statements = {
-        "facts": (r._FACTS_SQL, {"bot": bot, "user": user, "cat": None, "cap": r.MAX_FACTS_SCANNED}),
+        "facts": (r._FACTS_SQL, {"bot": bot, "user": user, "cat": None, "cap": r.MAX_FACTS_SCANNED, "now": NOW}),
         "time_range": (r._RANGE_SQL, {"bot": bot, "user": user, "limit": 7,
                                       "start": datetime.combine(day, dtime(0), tzinfo=UTC),
                                       "end": datetime.combine(day + timedelta(days=7), dtime(0), tzinfo=UTC)}),
-        "postgres_vectors": (r._VECTORS_SQL, {"bot": bot, "user": user}),
+        "postgres_vectors": (r._VECTORS_SQL, {"bot": bot, "user": user, "now": NOW}),
         "summaries_by_start": (r._BY_START_SQL, {"bot": bot, "user": user,
                                                  "starts": [datetime.combine(day, dtime(0), tzinfo=UTC)]}),
     }

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
 from whisper_assets.llm.schemas import CATEGORY_DESCRIPTIONS, Category
-from whisper_assets.messages import from_epoch_ms, validate_bot_name, validate_user_id
+from whisper_assets.messages import epoch_ms, from_epoch_ms, validate_bot_name, validate_user_id
 from whisper_assets.timephrases import MONDAY, TimeRange, get_zone, resolve_time_range
 
 if TYPE_CHECKING:
@@ -379,6 +379,7 @@ _FACTS_SQL = sa.text(
     "SELECT category, fact_content, confidence, mention_count, first_seen, last_seen,"
     " source_message_ids::text[], model, prompt_version FROM user_facts"
     " WHERE bot_name = :bot AND user_id = :user AND (CAST(:cat AS text) IS NULL OR category = :cat)"
+    " AND (CAST(:now AS timestamptz) IS NULL OR first_seen <= :now)"
     " ORDER BY confidence DESC, mention_count DESC, last_seen DESC, fact_content LIMIT :cap"
 )
 _SUMMARY_COLUMNS = (
@@ -392,11 +393,12 @@ _RANGE_SQL = sa.text(
 )
 _RECENT_SQL = sa.text(
     f"SELECT {_SUMMARY_COLUMNS}, 0 FROM conversation_summaries"
-    " WHERE bot_name = :bot AND user_id = :user ORDER BY start_timestamp DESC LIMIT :limit"
+    " WHERE bot_name = :bot AND user_id = :user AND start_timestamp <= :now"
+    " ORDER BY start_timestamp DESC LIMIT :limit"
 )
 _VECTORS_SQL = sa.text(
     "SELECT start_timestamp, end_timestamp, embedding FROM summary_embeddings"
-    " WHERE bot_name = :bot AND user_id = :user"
+    " WHERE bot_name = :bot AND user_id = :user AND start_timestamp <= :now"
 )
 _BY_START_SQL = sa.text(
     f"SELECT {_SUMMARY_COLUMNS}, 0 FROM conversation_summaries"
@@ -573,7 +575,8 @@ def recall(
         from whisper_assets.stores.postgres import get_engine
 
         engine = get_engine(get_settings())
-    params = {"bot": bot, "user": user}
+    # As of `now`: nothing first learnt, or said, after it (matters when `now` is in the past).
+    params = {"bot": bot, "user": user, "now": now}
     with engine.connect() as conn:
         t = time.perf_counter()
         fact_rows = conn.execute(_FACTS_SQL, {**params, "cat": None, "cap": MAX_FACTS_SCANNED}).all()
@@ -603,10 +606,10 @@ def recall(
             shown = {s.start for s in summaries} if time_range is not None else set()
             if store is not None:
                 semantic_mode = "qdrant"
-                related = _related_qdrant(conn, store, bot, user, vector, shown, related_limit, min_score)
+                related = _related_qdrant(conn, store, bot, user, vector, shown, related_limit, min_score, now)
             else:
                 semantic_mode = "postgres"
-                related = _related_postgres(conn, bot, user, vector, shown, related_limit, min_score)
+                related = _related_postgres(conn, bot, user, vector, shown, related_limit, min_score, now)
             timings["semantic"] = (time.perf_counter() - t) * 1000
         if time_range is None:
             taken = {s.start for s in related}
@@ -628,9 +631,10 @@ def recall(
 
 
 def _related_postgres(
-    conn: Connection, bot: str, user: str, vector: np.ndarray, shown: set[datetime], k: int, min_score: float
+    conn: Connection, bot: str, user: str, vector: np.ndarray, shown: set[datetime], k: int, min_score: float,
+    now: datetime,
 ) -> list[SummaryItem]:
-    rows = conn.execute(_VECTORS_SQL, {"bot": bot, "user": user}).all()
+    rows = conn.execute(_VECTORS_SQL, {"bot": bot, "user": user, "now": now}).all()
     if not rows:
         return []
     matrix = np.asarray([r[2] for r in rows], dtype=np.float32)
@@ -647,9 +651,12 @@ def _related_postgres(
 
 def _related_qdrant(
     conn: Connection, store: MessageStore, bot: str, user: str, vector: np.ndarray, shown: set[datetime],
-    k: int, min_score: float,
+    k: int, min_score: float, now: datetime,
 ) -> list[SummaryItem]:
-    hits = store.engine.search(store.summaries, vector.tolist(), {"bot_name": bot, "user_id": user}, k + len(shown))
+    from whisper_assets.stores.qdrant import Range
+
+    where = {"bot_name": bot, "user_id": user, "start_ts": Range(lt=epoch_ms(now) + 1)}
+    hits = store.engine.search(store.summaries, vector.tolist(), where, k + len(shown))
     picked: list[tuple[float, datetime, datetime]] = []
     for hit in hits:
         p = hit.payload
@@ -658,7 +665,7 @@ def _related_qdrant(
         if hit.score is None or hit.score < min_score or len(picked) == k:
             break
         start, end = from_epoch_ms(int(p["start_ts"])), from_epoch_ms(int(p["end_ts"]))
-        if start not in shown:
+        if start not in shown and start <= now:
             picked.append((float(hit.score), start, end))
     return _summaries_for(conn, bot, user, picked)
 
@@ -706,7 +713,7 @@ def get_facts(
 
         engine = get_engine(get_settings())
     with engine.connect() as conn:
-        rows = conn.execute(_FACTS_SQL, {"bot": bot, "user": user, "cat": category, "cap": limit}).all()
+        rows = conn.execute(_FACTS_SQL, {"bot": bot, "user": user, "cat": category, "cap": limit, "now": None}).all()
         if not rows and not bot_exists(conn, bot):
             raise UnknownBotError(bot)
     return [_fact_item(bot, r, relevance=float(r[2])) for r in rows]
