@@ -39,36 +39,11 @@ from whisper_assets.runs import materialize_days  # noqa: E402
 from whisper_assets.settings import load_settings  # noqa: E402
 from whisper_assets.stores.postgres import dispose_engines, get_engine, upgrade  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chatgen import BOT, user_line  # noqa: E402
+
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 FIRST = date(2026, 9, 1)
-JOBS = ["nurse", "teacher", "software engineer", "chef", "accountant", "electrician", "designer", "pharmacist"]
-EMPLOYERS = ["St. Mary's", "Shopify", "the city council", "Northwind", "a small bakery", "Halden & Rowe"]
-PETS = [("dog", "Biscuit"), ("cat", "Miso"), ("parrot", "Captain"), ("rabbit", "Pistache"), ("dog", "Rex")]
-PLACES = ["Lisbon", "Kyoto", "Portland", "Lagos", "Montreal", "Manchester", "Accra", "Denver"]
-HOBBIES = ["bouldering", "the cello", "pottery", "film photography", "chess", "baking sourdough"]
-SMALL = ["haha that's funny", "ok thanks!", "how's your day going?", "long day at work today",
-         "I'm so tired lol", "what should I cook tonight?", "did you see the game last night?",
-         "the weather is awful here", "can you recommend a podcast?", "brb"]
-BOT = ["That sounds great!", "Tell me more about that.", "Oh nice, how did that go?",
-       "I hope you get some rest.", "Interesting! What made you choose that?"]
-
-
-def user_line(rng: random.Random) -> str:
-    kind = rng.random()
-    if kind < 0.10:
-        return f"I work as a {rng.choice(JOBS)} at {rng.choice(EMPLOYERS)}"
-    if kind < 0.18:
-        species, name = rng.choice(PETS)
-        return f"my {species} {name} did the funniest thing this morning"
-    if kind < 0.26:
-        return f"I live in {rng.choice(PLACES)} but I grew up in {rng.choice(PLACES)}"
-    if kind < 0.34:
-        return f"I've been learning {rng.choice(HOBBIES)} for a few months now"
-    if kind < 0.40:
-        return f"next month I'm flying to {rng.choice(PLACES)} for a wedding"
-    return rng.choice(SMALL)
-
-
 def generate(n_messages: int, seed: int = 7) -> list[MessageIn]:
     """Pairs (user turn, bot reply) spread over 5 bots x 20 users x 30 days."""
     rng = random.Random(seed)
@@ -183,7 +158,6 @@ def main() -> None:
         }
 
         if not args.skip_stub:
-            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
             from whisper_assets_tests.llm_stub import Delay, Reply, StubLLMServer
 
             def responder(req: dict) -> object:
