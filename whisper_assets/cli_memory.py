@@ -84,16 +84,9 @@ def _semantic_store(settings: Settings) -> Iterator[object]:
 
 def answer_from_context(settings: Settings, question: str, context: str) -> str:
     """One call to the configured OpenAI-compatible model, grounded only in `context`."""
-    import openai
+    from whisper_assets.llm.openai_backend import openai_client
 
-    if settings.openai_api_key is None and settings.openai_base_url is None:
-        raise ValueError("WHISPER_LLM_BACKEND=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
-    client = openai.OpenAI(
-        base_url=settings.openai_base_url,
-        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused",
-        timeout=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries,
-    )
+    client = openai_client(settings)  # LLMNotConfiguredError (a ValueError) names the variables
     response = client.chat.completions.create(
         model=settings.llm_model,
         temperature=0,

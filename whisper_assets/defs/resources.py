@@ -9,7 +9,6 @@ import contextlib
 from typing import Iterator, Optional
 
 import dagster as dg
-import openai
 from sqlalchemy.engine import Engine
 
 from whisper_assets.embedding import Embedder, get_embedder
@@ -68,17 +67,12 @@ class LLMResource(dg.ConfigurableResource):
             from whisper_assets.llm.offline import OfflineBackend
 
             return OfflineBackend()
-        from whisper_assets.llm.openai_backend import OpenAIBackend
+        from whisper_assets.llm.openai_backend import LLMNotConfiguredError, OpenAIBackend, openai_client
 
-        if s.openai_api_key is None and s.openai_base_url is None:
-            raise dg.Failure("WHISPER_LLM_BACKEND=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
-        client = openai.OpenAI(
-            base_url=s.openai_base_url,
-            # Local OpenAI-compatible servers (vLLM, Ollama) accept any key.
-            api_key=s.openai_api_key.get_secret_value() if s.openai_api_key else "unused",
-            timeout=s.llm_timeout_s,
-            max_retries=s.llm_max_retries,
-        )
+        try:
+            client = openai_client(s)
+        except LLMNotConfiguredError as exc:
+            raise dg.Failure(str(exc)) from None
         return OpenAIBackend(client, s.llm_model, s.llm_price(s.llm_model), RateLimiter(s.llm_requests_per_minute))
 
     def concurrency_limit(self) -> int:

@@ -782,9 +782,12 @@ def evaluate(
     if backend == "openai":
         from whisper_assets.settings import load_settings
 
-        llm_settings = load_settings(llm_backend="openai")
-        if llm_settings.openai_api_key is None and llm_settings.openai_base_url is None:
-            raise EvalError("--backend openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        from whisper_assets.llm.openai_backend import LLMNotConfiguredError, openai_client
+
+        try:
+            openai_client(load_settings(llm_backend="openai"))
+        except LLMNotConfiguredError as exc:
+            raise EvalError(f"--backend openai: {exc}") from None
     started = time.perf_counter()
     samples = load_samples(path, sample_ids)
     if not samples:

@@ -19,8 +19,28 @@ from whisper_assets.llm.backend import (
 )
 from whisper_assets.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
 from whisper_assets.llm.schemas import BatchOut
+from whisper_assets.settings import Settings
 
 INVALID_OUTPUT_ATTEMPTS = 3
+
+
+class LLMNotConfiguredError(ValueError):
+    """The openai backend was chosen without an endpoint or key."""
+
+
+def openai_client(settings: Settings) -> openai.OpenAI:
+    """The official client for the configured endpoint; its own retries cover 429/5xx/timeouts."""
+    if settings.openai_api_key is None and settings.openai_base_url is None:
+        raise LLMNotConfiguredError(
+            "WHISPER_LLM_BACKEND=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+        )
+    return openai.OpenAI(
+        base_url=settings.openai_base_url,
+        # Local OpenAI-compatible servers (vLLM, Ollama) accept any key.
+        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused",
+        timeout=settings.llm_timeout_s,
+        max_retries=settings.llm_max_retries,
+    )
 
 
 class OpenAIBackend:
