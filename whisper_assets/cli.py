@@ -38,9 +38,13 @@ def _settings() -> Settings:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending SQL migrations (idempotent; safe to run from several processes at once)."""
-    from whisper_assets.stores.postgres import get_engine, upgrade
+    import sqlalchemy as sa
 
-    applied = upgrade(get_engine(_settings()))
+    from whisper_assets.stores.postgres import database_url, upgrade
+
+    engine = sa.create_engine(database_url(_settings()), poolclass=sa.pool.NullPool)
+    applied = upgrade(engine)
+    engine.dispose()
     console.print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
 
 
@@ -155,12 +159,9 @@ def _days_to_enrich(
 def _enrich(settings: Settings, days_by_bot: dict[str, list[date]]) -> bool:
     from whisper_assets.defs.resources import StoresResource
     from whisper_assets.runs import materialize_days
-    from whisper_assets.stores.postgres import get_engine, upgrade
-
     if not days_by_bot:
         console.print("nothing to enrich: no pending messages")
         return True
-    upgrade(get_engine(settings))
     stores = StoresResource(data_dir=str(settings.data_dir), database_url=settings.database_url)
     n = sum(len(d) for d in days_by_bot.values())
     with console.status(f"enriching {n} bot-day(s) through Dagster"):
@@ -227,7 +228,7 @@ def forget_cmd(
 ) -> None:
     """Erase one user of one bot everywhere (messages, facts, summaries, vectors) and report counts."""
     from whisper_assets.maintenance import forget_user
-    from whisper_assets.stores.postgres import get_engine, upgrade
+    from whisper_assets.stores.postgres import get_engine
     from whisper_assets.stores.qdrant import open_store
 
     settings = _settings()
@@ -236,7 +237,6 @@ def forget_cmd(
     except InvalidMessageError as exc:
         raise typer.BadParameter(str(exc), param_hint="--bot") from None
     engine = get_engine(settings)
-    upgrade(engine)
     with open_store(settings) as store:
         report = forget_user(engine, store, bot, user)
     _print_report(f"forgot {user} of {bot}", report.flat())
@@ -249,12 +249,11 @@ def prune_cmd(
 ) -> None:
     """Delete messages, facts and summaries older than the TTL (default 90 days)."""
     from whisper_assets.maintenance import prune
-    from whisper_assets.stores.postgres import get_engine, upgrade
+    from whisper_assets.stores.postgres import get_engine
     from whisper_assets.stores.qdrant import open_store
 
     settings = _settings()
     engine = get_engine(settings)
-    upgrade(engine)
     with open_store(settings) as store:
         report = prune(engine, store, ttl_days or settings.ttl_days, dry_run)
     _print_report(f"{'would delete' if dry_run else 'deleted'} everything before {report.cutoff}", report.flat())

@@ -318,7 +318,7 @@ def temporary_workspace(database_url: str | None = None, scratch: bool = True) -
     import sqlalchemy as sa
 
     from whisper_assets.settings import load_settings
-    from whisper_assets.stores.postgres import get_engine, upgrade
+    from whisper_assets.stores.postgres import get_engine
 
     url = database_url if database_url is not None else os.environ.get("DATABASE_URL") or None
     root = _temp_root()
@@ -349,9 +349,8 @@ def temporary_workspace(database_url: str | None = None, scratch: bool = True) -
         env = {"WHISPER_DATA_DIR": str(data_dir), "DATABASE_URL": db_url, **{k: None for k in _ENV_CLEARED}}
         with _environment(env):
             settings = load_settings(data_dir=data_dir, database_url=db_url)
-            engine = get_engine(settings)
+            engine = get_engine(settings)  # migrated on first use
             try:
-                upgrade(engine)
                 yield Workspace(settings, where, data_dir)
             finally:
                 engine.dispose()

@@ -42,23 +42,37 @@ def database_url(settings: Settings) -> str:
 
 
 _ENGINES: dict[str, Engine] = {}
+_MIGRATED: set[str] = set()
 
 
 def get_engine(settings: Settings) -> Engine:
-    """One pooled engine per database per process."""
+    """One pooled engine per database per process, migrated on first use.
+
+    Every entry point (CLI, Dagster run workers, the sensor, the API) reaches the database through
+    here, so a fresh database (e.g. the embedded one) is never used unmigrated; `upgrade` is
+    idempotent and safe when several processes start at once.
+    """
     url = database_url(settings)
     if url not in _ENGINES:
         # UTC sessions: timestamps read back (summary windows, ids built from them) never shift.
         _ENGINES[url] = sa.create_engine(
             url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"options": "-c timezone=UTC"}
         )
-    return _ENGINES[url]
+    engine = _ENGINES[url]
+    if url not in _MIGRATED:
+        try:
+            upgrade(engine)
+            _MIGRATED.add(url)
+        except sa.exc.OperationalError:
+            pass  # server unreachable: callers meet the error on use (e.g. a 503); retried next time
+    return engine
 
 
 def dispose_engines() -> None:
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+    _MIGRATED.clear()
 
 
 @dataclass(frozen=True)
