@@ -17,11 +17,8 @@ import json
 import os
 import platform
 import random
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
@@ -34,18 +31,17 @@ import dagster as dg  # noqa: E402
 
 from whisper_assets.defs.resources import LLMResource, StoresResource  # noqa: E402
 from whisper_assets.embedding import get_embedder  # noqa: E402
-from whisper_assets.enrichment.models import FactObservation, StagedMessage  # noqa: E402
 from whisper_assets.hot_path import MessageIn, message_writer  # noqa: E402
 from whisper_assets.partitions import bots_partitions  # noqa: E402
 from whisper_assets.runs import materialize_days, plan_runs  # noqa: E402
 from whisper_assets.settings import load_settings  # noqa: E402
-from whisper_assets.stores.postgres import dispose_engines, get_engine, upgrade  # noqa: E402
+from whisper_assets.stores.postgres import get_engine  # noqa: E402
 from whisper_assets.stores.qdrant import open_store  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chatgen import BOT, user_line  # noqa: E402
+from scratch import scratch_workspace  # noqa: E402
 
-ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 BOT_NAME = "elena"
 USERS = 20
 FIRST = date(2025, 11, 1)
@@ -77,22 +73,15 @@ def main() -> None:
     args = parser.parse_args()
     n = args.days * args.per_day
 
-    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    db = f"whisper_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
-    url = ADMIN.rsplit("/", 1)[0] + "/" + db
-    tmp = tempfile.mkdtemp(prefix="whisper-backfill-")
-    settings = load_settings(data_dir=tmp, database_url=url)
     report: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "dagster": metadata.version("dagster"),
                     "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
         "layout": f"1 bot x {args.days} days x {args.per_day} messages/day ({n:,} messages), {USERS} users, "
                   "user turn + bot reply pairs",
-        "storage": {"qdrant": tmp, "postgres": "127.0.0.1:5432 scratch database"},
+        "storage": {"qdrant": "a temporary directory", "postgres": "127.0.0.1:5432 scratch database"},
     }
-    try:
-        upgrade(get_engine(settings))
+    with scratch_workspace("whisper-backfill-") as (url, tmp):
+        settings = load_settings(data_dir=tmp, database_url=url)
         t = time.perf_counter()
         get_embedder(settings.torch_threads)
         report["model_load_s"] = round(time.perf_counter() - t, 2)
@@ -148,11 +137,6 @@ def main() -> None:
             "rows": rows,
             "target_backfill<=300s": backfill_s <= 300 and not failed and pending_left == 0,
         }
-    finally:
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(report, indent=2))
 
 

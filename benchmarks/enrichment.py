@@ -18,9 +18,7 @@ import json
 import platform
 import random
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,12 +35,11 @@ from whisper_assets.io_managers import TABLES, load_partitions, replace_partitio
 from whisper_assets.llm.offline import OfflineBackend  # noqa: E402
 from whisper_assets.runs import materialize_days  # noqa: E402
 from whisper_assets.settings import load_settings  # noqa: E402
-from whisper_assets.stores.postgres import dispose_engines, get_engine, upgrade  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chatgen import BOT, user_line  # noqa: E402
+from scratch import scratch_workspace  # noqa: E402
 
-ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 FIRST = date(2026, 9, 1)
 def generate(n_messages: int, seed: int = 7) -> list[MessageIn]:
     """Pairs (user turn, bot reply) spread over 5 bots x 20 users x 30 days."""
@@ -59,13 +56,6 @@ def generate(n_messages: int, seed: int = 7) -> list[MessageIn]:
             out.append(MessageIn(f"bot_{b}", f"user_{b}_{u}", "bot", rng.choice(BOT), t + timedelta(seconds=40)))
             t += timedelta(minutes=2)
     return out
-
-
-def fresh_db(admin: sa.Engine) -> str:
-    name = f"whisper_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    return name
 
 
 def plain_pipeline(stores: StoresResource, pids_by_bot: dict[str, list[date]], backend, concurrency: int) -> None:
@@ -117,18 +107,13 @@ def main() -> None:
     parser.add_argument("--skip-stub", action="store_true")
     args = parser.parse_args()
 
-    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    db = fresh_db(admin)
-    url = ADMIN.rsplit("/", 1)[0] + "/" + db
-    tmp = tempfile.mkdtemp(prefix="whisper-bench-")
-    settings = load_settings(data_dir=tmp, database_url=url)
     report: dict = {
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
         "messages": args.messages,
         "layout": "5 bots x 20 users x 30 days, user turn + bot reply pairs",
     }
-    try:
-        upgrade(get_engine(settings))
+    with scratch_workspace("whisper-bench-") as (url, tmp):
+        settings = load_settings(data_dir=tmp, database_url=url)
         get_embedder(settings.torch_threads)
         messages = generate(args.messages)
         t = time.perf_counter()
@@ -192,13 +177,6 @@ def main() -> None:
                 "targets": {"throughput>=0.8x_limit": args.messages / stub_s / limit >= 0.8,
                             "calls_per_100<=3": 100 * calls / counted <= 3},
             }
-    finally:
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(report, indent=2))
 
 

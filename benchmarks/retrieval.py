@@ -45,7 +45,6 @@ import uuid
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 
-import numpy as np
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

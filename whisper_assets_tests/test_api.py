@@ -6,7 +6,6 @@ from datetime import date
 from typing import Iterator
 
 import pytest
-import sqlalchemy as sa
 import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner

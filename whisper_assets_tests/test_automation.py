@@ -4,7 +4,6 @@ PostgreSQL, an embedded Qdrant and the real pipeline with the offline backend.""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterator
 
@@ -20,7 +19,7 @@ from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.enrichment.scheduling import SensorState
 from whisper_assets.hot_path import MessageIn, store_messages
 from whisper_assets.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
-from whisper_assets.messages import Message, Role, epoch_ms
+from whisper_assets.messages import Message, Role
 from whisper_assets.partitions import bots_partitions
 from whisper_assets.runs import materialize_days
 from whisper_assets.settings import Settings

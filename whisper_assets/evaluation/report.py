@@ -236,8 +236,8 @@ def markdown(result: dict[str, Any], plot_name: str = REPORT_NAMES["plot"]) -> s
         f"Evidence anywhere in what `recall()` returned (any rank): {any_rank} of {ret['overall']['evaluated']}. "
         f"First hit within the top {max(ks)} came from: "
         + ", ".join(f"{k} {v}" for k, v in sorted(ret["first_hit_kind"].items())) + ". "
-        f"Speaker routing: " + ", ".join(f"{k} {v}" for k, v in sorted(ret["speaker_routing"].items())) + ". "
-        f"Skipped categories: " + (", ".join(f"{k}: {v}" for k, v in ret["skipped_categories"].items()) or "none")
+        "Speaker routing: " + ", ".join(f"{k} {v}" for k, v in sorted(ret["speaker_routing"].items())) + ". "
+        "Skipped categories: " + (", ".join(f"{k}: {v}" for k, v in ret["skipped_categories"].items()) or "none")
         + f"; evidence ids not in the conversation: {ret['invalid_evidence_ids']}.",
         "",
     ]
