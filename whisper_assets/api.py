@@ -11,8 +11,8 @@ a message naming it; a bot with nothing stored -> 404. A `now` without an offset
 
 The embedding model is loaded (and warmed) at startup, not per request. Semantic search uses a
 Qdrant server when QDRANT_URL is set; otherwise the API never takes the embedded Qdrant (it is
-single-process and held by the enrichment runs) and ranks the summary vectors stored in Postgres
-(see `recall`). `whisper-assets serve` binds 127.0.0.1 by default.
+single-process and held by the enrichment runs) and ranks the summary and message vectors stored in
+Postgres (see `recall`). `whisper-assets serve` binds 127.0.0.1 by default.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Health(BaseModel):
     status: str
     database: str
     embedder: str
-    semantic_search: str = Field(description="qdrant (server) or postgres (summary_embeddings)")
+    semantic_search: str = Field(description="qdrant (server) or postgres (summary_embeddings, pending_messages)")
 
 
 class ErrorBody(BaseModel):
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
     app = FastAPI(
         title="whisper_assets memory",
         version="0.1.0",
-        summary="What a chat bot remembers about a user: facts, summaries by time and by meaning.",
+        summary="What a chat bot remembers about a user: facts, summaries by time and by meaning, past messages.",
         lifespan=lifespan,
     )
     errors = {404: {"model": ErrorBody, "description": "unknown bot"}}
@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
         tz: Annotated[str, Query(description="IANA time zone")] = "UTC",
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> RecallResponse:
-        """Facts, summaries of the time the query names and summaries close in meaning."""
+        """Facts, summaries of the time the query names, summaries and past messages close in meaning."""
         try:
             body = RecallRequest(bot=bot, user=user, query=query, now=now, tz=tz, limit=limit)
         except ValueError as exc:

@@ -56,7 +56,8 @@ def locomo_cmd(
         f"({h['predicted_facts']} predicted, {h['gold_facts']} gold)\n"
         f"summaries: ROUGE-L F1 {fmt(h['summary_rouge_l_f1'])}, cosine {fmt(h['summary_cosine'])}\n"
         f"retrieval (categories 1-4, {h['questions']} questions): evidence recall@5 {fmt(h['evidence_recall@5'])}, "
-        f"@10 {fmt(h['evidence_recall@10'])}\n"
+        f"@10 {fmt(h['evidence_recall@10'])} (items the question selected: "
+        f"{fmt(h['evidence_recall@10_question_selected'])})\n"
         f"{fmt(h['seconds'], 1)} s; report: {paths['markdown']}, {paths['json']}, {paths['plot']}",
         highlight=False,
     )

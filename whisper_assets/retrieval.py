@@ -2,8 +2,9 @@
 
 `recall(bot, user, query, now)` is what a bot calls before it answers: it returns the user's facts
 (most relevant to the question first), the summaries of the time the question names ("last week",
-"yesterday", "in March": see `whisper_assets.timephrases`) and the summaries closest in meaning,
-every item with its provenance (partition ``bot|day``, source message ids, window, model).
+"yesterday", "in March": see `whisper_assets.timephrases`), the summaries closest in meaning and the
+past messages closest in meaning (a detail a day's summary left out), every item with its provenance
+(partition ``bot|day``, source message ids, window, model).
 `RecallResult.as_context()` renders it as a short plain-text block for a bot prompt.
 
 Isolation: every SQL statement binds ``bot_name = :bot AND user_id = :user`` as parameters, and the
@@ -43,9 +44,17 @@ DEFAULT_LIMIT = 10
 DEFAULT_SUMMARY_LIMIT = 7
 DEFAULT_RECENT_LIMIT = 3
 DEFAULT_RELATED_LIMIT = 3
+DEFAULT_MESSAGE_LIMIT = 5
+# The Postgres fallback ranks at most this many of a user's latest messages (a Qdrant search has
+# no such horizon): ~8 MB of vectors, a few ms of numpy.
+MAX_MESSAGES_SCANNED = 5000
 # all-MiniLM-L6-v2 cosine: a question and a summary on its topic score ~0.3-0.5 here, unrelated
 # pairs ~0.0-0.25 (measured on the shipped model).
 DEFAULT_MIN_SCORE = 0.30
+# Messages are short, so a question scores lower against the turn that answers it (LoCoMo dev:
+# median 0.34, a quarter under 0.24) than against a summary; a question against messages of an
+# unrelated conversation scores 0.07 median, 0.21 at the 95th percentile.
+DEFAULT_MESSAGE_MIN_SCORE = 0.20
 # Category routing by meaning (when no keyword names a category): cosine of the question to the
 # category descriptions of llm/schemas.py; on-topic questions score 0.38-0.59, others below 0.3.
 CATEGORY_MIN_SCORE = 0.35
@@ -77,8 +86,8 @@ class Provenance(BaseModel):
     source_message_ids: list[str] = Field(description="the messages (Qdrant point ids) it was derived from")
     window_start: datetime = Field(description="summary: window start; fact: first observation")
     window_end: datetime = Field(description="summary: window end (exclusive); fact: latest observation")
-    model: str
-    prompt_version: str
+    model: str | None = Field(description="the LLM that derived it; None for a message as it was said")
+    prompt_version: str | None = None
 
 
 class FactItem(BaseModel):
@@ -104,6 +113,17 @@ class SummaryItem(BaseModel):
     provenance: Provenance
 
 
+class MessageItem(BaseModel):
+    """A past message of this user's conversation with the bot (either side), as it was said."""
+
+    message_id: str
+    role: str = Field(description="'user' or 'bot'")
+    timestamp: datetime
+    text: str
+    score: float = Field(description="cosine similarity to the query")
+    provenance: Provenance
+
+
 class RecallResult(BaseModel):
     bot: str
     user: str
@@ -123,14 +143,18 @@ class RecallResult(BaseModel):
     related: list[SummaryItem] = Field(
         description="closest in meaning, best first (never repeating the time range's `summaries`)"
     )
+    messages: list[MessageItem] = Field(
+        default_factory=list,
+        description="past messages closest in meaning, best first (within time_range when the query names one)",
+    )
     semantic: Literal["qdrant", "postgres", "skipped", "off"] = Field(
-        description="where related came from; skipped: the query had no content words to search by"
+        description="where related and messages came from; skipped: the query had no content words to search by"
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.facts or self.summaries or self.related)
+        return not (self.facts or self.summaries or self.related or self.messages)
 
     def as_context(self, max_chars: int = DEFAULT_CONTEXT_CHARS) -> str:
         """A compact plain-text block for a bot prompt, at most `max_chars` characters."""
@@ -404,6 +428,13 @@ _BY_START_SQL = sa.text(
     f"SELECT {_SUMMARY_COLUMNS}, 0 FROM conversation_summaries"
     " WHERE bot_name = :bot AND user_id = :user AND start_timestamp = ANY(:starts)"
 )
+_MESSAGES_SQL = sa.text(
+    "SELECT message_id::text, role, content, ts, day, vector FROM pending_messages"
+    " WHERE bot_name = :bot AND user_id = :user AND ts <= :now"
+    " AND (CAST(:start AS timestamptz) IS NULL OR ts >= :start)"
+    " AND (CAST(:end AS timestamptz) IS NULL OR ts < :end)"
+    " ORDER BY ts DESC LIMIT :cap"
+)
 _BOT_EXISTS_SQL = sa.text(
     "SELECT EXISTS (SELECT 1 FROM user_facts WHERE bot_name = :bot)"
     " OR EXISTS (SELECT 1 FROM conversation_summaries WHERE bot_name = :bot)"
@@ -507,7 +538,9 @@ def recall(
     summary_limit: int = DEFAULT_SUMMARY_LIMIT,
     recent_limit: int = DEFAULT_RECENT_LIMIT,
     related_limit: int = DEFAULT_RELATED_LIMIT,
+    message_limit: int = DEFAULT_MESSAGE_LIMIT,
     min_score: float = DEFAULT_MIN_SCORE,
+    message_min_score: float = DEFAULT_MESSAGE_MIN_SCORE,
     week_start: int = MONDAY,
 ) -> RecallResult:
     """What `bot` remembers about `user` that bears on `query`.
@@ -530,6 +563,13 @@ def recall(
       Postgres `summary_embeddings` of that bot and user by exact cosine in numpy: the embedded
       Qdrant is single-process and held by enrichment runs, so a reader must not wait for it.
       Skipped when the query has no content words ("what did we talk about last week?").
+    - messages: up to `message_limit` past messages of the user's conversation with this bot (both
+      sides) closest in meaning to the same query vector (cosine >= `message_min_score`), said at or before
+      `now` and inside the time range when the query names one. A summary keeps a day's gist; the
+      message keeps the detail ("what did I say the new shoes were for?"). From the store's
+      `messages` collection (every message, enriched or not yet) or, without a store, from the
+      vectors staged in Postgres `pending_messages` (enriched messages only; the latest
+      MAX_MESSAGES_SCANNED of the user, ranked exactly).
 
     `now` is timezone-aware (default: now, UTC). `engine` defaults to `get_engine(get_settings())`.
     Raises InvalidMessageError (bad bot name or user id), RecallError (empty query, naive `now`,
@@ -601,6 +641,7 @@ def recall(
             category_source = "meaning" if categories else "none"
 
         related: list[SummaryItem] = []
+        messages: list[MessageItem] = []
         if vector is not None:
             t = time.perf_counter()
             shown = {s.start for s in summaries} if time_range is not None else set()
@@ -611,11 +652,16 @@ def recall(
                 semantic_mode = "postgres"
                 related = _related_postgres(conn, bot, user, vector, shown, related_limit, min_score, now)
             timings["semantic"] = (time.perf_counter() - t) * 1000
+            if message_limit:
+                t = time.perf_counter()
+                search = _messages_qdrant if store is not None else _messages_postgres
+                messages = search(conn, store, bot, user, vector, time_range, message_limit, message_min_score, now)
+                timings["messages"] = (time.perf_counter() - t) * 1000
         if time_range is None:
             taken = {s.start for s in related}
             summaries = [s for s in summaries if s.start not in taken][-recent_limit:] if recent_limit else []
             total = len(summaries)
-        if not fact_rows and not summaries and not related and not bot_exists(conn, bot, store):
+        if not (fact_rows or summaries or related or messages) and not bot_exists(conn, bot, store):
             raise UnknownBotError(bot)
 
     t = time.perf_counter()
@@ -626,7 +672,7 @@ def recall(
         bot=bot, user=user, query=query, now=now, tz=zone.key, time_range=time_range,
         categories=[c.value for c in categories], category_source=category_source, facts=facts,
         summaries=summaries, summaries_scope="time_range" if time_range else "recent", summaries_total=total,
-        related=related, semantic=semantic_mode, timings_ms={k: round(v, 3) for k, v in timings.items()},
+        related=related, messages=messages, semantic=semantic_mode, timings_ms={k: round(v, 3) for k, v in timings.items()},
     )
 
 
@@ -668,6 +714,60 @@ def _related_qdrant(
         if start not in shown and start <= now:
             picked.append((float(hit.score), start, end))
     return _summaries_for(conn, bot, user, picked)
+
+
+def _message_item(bot: str, message_id: str, role: str, text: str, ts: datetime, score: float) -> MessageItem:
+    return MessageItem(
+        message_id=message_id, role=role, timestamp=ts, text=text, score=round(score, 4),
+        provenance=Provenance(partitions=[_partition(bot, ts.astimezone(UTC).date())],
+                              source_message_ids=[message_id], window_start=ts, window_end=ts, model=None),
+    )
+
+
+def _messages_qdrant(
+    conn: Connection, store: MessageStore | None, bot: str, user: str, vector: np.ndarray,
+    time_range: TimeRange | None, k: int, min_score: float, now: datetime,
+) -> list[MessageItem]:
+    from whisper_assets.stores.qdrant import Range
+
+    assert store is not None
+    upper = epoch_ms(now) + 1
+    lower = None
+    if time_range is not None:
+        upper = min(upper, epoch_ms(time_range.end))
+        lower = epoch_ms(time_range.start)
+    where = {"bot_name": bot, "user_id": user, "ts": Range(gte=lower, lt=upper)}
+    out: list[MessageItem] = []
+    for hit in store.engine.search(store.messages, vector.tolist(), where, k):
+        p = hit.payload
+        if p.get("bot_name") != bot or p.get("user_id") != user:
+            continue  # isolation is re-checked on every hit
+        if hit.score is None or hit.score < min_score:
+            break
+        out.append(_message_item(bot, str(p["message_id"]), p["role"], p["content"],
+                                 from_epoch_ms(int(p["ts"])), float(hit.score)))
+    return out
+
+
+def _messages_postgres(
+    conn: Connection, store: MessageStore | None, bot: str, user: str, vector: np.ndarray,
+    time_range: TimeRange | None, k: int, min_score: float, now: datetime,
+) -> list[MessageItem]:
+    params = {"bot": bot, "user": user, "now": now, "cap": MAX_MESSAGES_SCANNED,
+              "start": time_range.start if time_range else None, "end": time_range.end if time_range else None}
+    rows = conn.execute(_MESSAGES_SQL, params).all()
+    if not rows:
+        return []
+    matrix = np.frombuffer(b"".join(bytes(r[5]) for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    norms = np.linalg.norm(matrix, axis=1)
+    scores = (matrix @ vector) / np.maximum(norms * float(np.linalg.norm(vector)), 1e-12)
+    out = []
+    for i in np.argsort(-scores, kind="stable")[:k]:
+        if scores[i] < min_score:
+            break
+        r = rows[i]
+        out.append(_message_item(bot, r[0], r[1], r[2], r[3], float(scores[i])))
+    return out
 
 
 def _summaries_for(
@@ -723,6 +823,7 @@ def get_facts(
 
 FACT_CHARS = 200
 SUMMARY_CHARS = 320
+MESSAGE_CHARS = 200
 
 
 def _clip(text: str, n: int) -> str:
@@ -732,11 +833,12 @@ def _clip(text: str, n: int) -> str:
 
 def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS) -> str:
     """Plain text, at most `max_chars`: facts, then conversations (the time range's, then related
-    ones; with no time named, related ones, then recent ones). An empty result says plainly that
-    nothing is known. Lines that do not fit are dropped from the end of the least important
-    section first (with a time range: related, facts, the range's conversations; without one:
-    recent, facts, related; a fact and a conversation of the range always stay) and counted as
-    "(+N more not shown)"; facts are clipped to 200 characters and summaries to 320.
+    ones; with no time named, related ones, then recent ones), then past messages. An empty result
+    says plainly that nothing is known. Lines that do not fit are dropped from the end of the least
+    important section first (with a time range: messages, related, facts, the range's
+    conversations; without one: recent, messages, facts, related; a fact and a conversation of the
+    range always stay) and counted as "(+N more not shown)"; facts and messages are clipped to 200
+    characters and summaries to 320. Messages are quoted, with who said them.
     """
     now = result.now.astimezone(get_zone(result.tz))
     header = f"Memory of this user (as of {now:%Y-%m-%d %H:%M} {result.tz}):"
@@ -761,19 +863,22 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
         conv_title = "Recent conversations:"
     convs = [f"- {s.day.isoformat()}: {_clip(s.text, SUMMARY_CHARS)}" for s in result.summaries]
     related = [f"- {s.day.isoformat()}: {_clip(s.text, SUMMARY_CHARS)}" for s in result.related]
+    said = [f"- {m.timestamp.astimezone(get_zone(result.tz)):%Y-%m-%d} {'user' if m.role == 'user' else 'bot'}: "
+            f"\"{_clip(m.text, MESSAGE_CHARS)}\"" for m in result.messages]
     # [title, lines, lines always kept, shown when empty]; dropped lines are counted per section
     fact_section = [fact_title, facts, 1, True]
     related_section = ["Conversations related to the question:", related, 0, False]
+    said_section = ["Past messages related to the question:", said, 0, False]
     if result.summaries_scope == "time_range":
         conv_section = [conv_title, convs, 1, True]
-        order = [fact_section, conv_section, related_section]
-        drop_first = [related_section, fact_section, conv_section]
+        order = [fact_section, conv_section, related_section, said_section]
+        drop_first = [said_section, related_section, fact_section, conv_section]
     else:  # no time named: what matches the question matters more than what was recent
         conv_section = [conv_title, convs, 0, bool(convs) or not related]
         if not convs and not related:
             conv_section[0] = "Conversations: none stored."
-        order = [fact_section, related_section, conv_section]
-        drop_first = [conv_section, fact_section, related_section]
+        order = [fact_section, related_section, conv_section, said_section]
+        drop_first = [conv_section, said_section, fact_section, related_section]
     dropped = {id(sec): 0 for sec in order}
 
     def build() -> str:

@@ -20,7 +20,7 @@ from whisper_assets.embedding import get_embedder
 from whisper_assets.enrichment.models import Summary, SummaryEmbedding
 from whisper_assets.enrichment.persistence import replace_summary_vectors
 from whisper_assets.enrichment.pipeline import window
-from whisper_assets.messages import InvalidMessageError
+from whisper_assets.messages import InvalidMessageError, Message, Role, message_id_for
 from whisper_assets.retrieval import (
     RecallError, RecallResult, UnknownBotError, content_terms, get_facts, recall, route_categories,
 )
@@ -55,6 +55,18 @@ SUMMARIES_USER_1 = {
     date(2025, 11, 10): "The user repaired a flat tyre on their bicycle before commuting to work.",
     date(2025, 11, 11): "The user is training for the Lisbon marathon and their knee hurts after long runs.",
 }
+
+# Details a day's summary leaves out; the last one is said after NOW.
+MESSAGES_USER_1 = [
+    (datetime(2025, 11, 4, 18, 30, tzinfo=UTC), "user",
+     "The new trail shoes are for the half marathon in the hills in December."),
+    (datetime(2025, 11, 7, 9, 5, tzinfo=UTC), "user",
+     "My sister is getting married in Porto next June and I'm her maid of honour."),
+    (datetime(2025, 11, 11, 20, 0, tzinfo=UTC), "bot",
+     "Try icing your knee for fifteen minutes after each long run."),
+    (datetime(2025, 11, 12, 9, 0, tzinfo=UTC), "user", "ok thanks"),
+    (datetime(2025, 11, 13, 8, 0, tzinfo=UTC), "user", "I finally booked the flights to Porto for the wedding."),
+]
 
 
 # -- fixtures and helpers ----------------------------------------------------------------------------
@@ -106,12 +118,27 @@ def add_fact(conn, bot, user, category, fact, confidence, seen=datetime(2025, 11
 
 
 class Corpus:
-    """Summaries written the way the pipeline writes them: Postgres rows + vectors (+ Qdrant points)."""
+    """Summaries written the way the pipeline writes them: Postgres rows + vectors (+ Qdrant points);
+    messages the way the hot path and `pending_messages` write them (Qdrant point, staged Postgres row)."""
 
     def __init__(self, embedder) -> None:
         self.embedder = embedder
         self.summaries: list[Summary] = []
         self.embeddings: list[SummaryEmbedding] = []
+        self.messages: list[Message] = []
+
+    def say(self, conn, bot: str, user: str, ts: datetime, text: str, role: str = "user") -> list[str]:
+        m = Message(message_id_for(bot, user, role, int(ts.timestamp() * 1000), text), bot, user, Role(role), text, ts)
+        self.messages.append(m)
+        conn.execute(
+            sa.text(
+                "INSERT INTO pending_messages (message_id, bot_name, day, user_id, role, content, ts, vector)"
+                " VALUES (:id, :b, :d, :u, :r, :t, :ts, :v)"
+            ),
+            {"id": m.message_id, "b": bot, "d": ts.date(), "u": user, "r": role, "t": text, "ts": ts,
+             "v": self.embedder.encode_one(text).astype(np.float32).tobytes()},
+        )
+        return [m.message_id]
 
     def add(self, conn, bot: str, user: str, day: date, text: str) -> list[str]:
         start, end = window(day)
@@ -140,6 +167,7 @@ class Corpus:
     def index(self, store: MessageStore) -> None:
         pids = sorted({(s.bot_name, s.day) for s in self.summaries})
         replace_summary_vectors(store, pids, self.summaries, self.embeddings)
+        store.upsert_messages(self.messages, self.embedder.encode([m.content for m in self.messages]))
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +194,10 @@ def world(engine, embedder) -> dict:
                                       f"({user})."))
             own(bot, user, corpus.add(conn, bot, user, date(2025, 11, 6),
                                       f"The user talked about their pet parrot Kiwi ({user})."))
+        for ts, role, text in MESSAGES_USER_1:
+            own(BOT, USER, corpus.say(conn, BOT, USER, ts, text, role))
+            for bot, user in [(BOT, "user_10"), ("elena2", USER), (BOT, "USER_1")]:
+                own(bot, user, corpus.say(conn, bot, user, ts, f"{text} ({bot}/{user})", role))
     return {"sources": sources, "corpus": corpus}
 
 
@@ -195,7 +227,7 @@ def ask(engine, query, user=USER, bot=BOT, **kw) -> RecallResult:
 
 
 def all_sources(result: RecallResult) -> set[str]:
-    items = [*result.facts, *result.summaries, *result.related]
+    items = [*result.facts, *result.summaries, *result.related, *result.messages]
     return {mid for item in items for mid in item.provenance.source_message_ids}
 
 
@@ -362,6 +394,63 @@ def test_time_range_and_meaning_together(engine, world, embedder):
 def test_a_question_without_content_words_skips_the_embedding(engine, world, embedder):
     result = ask(engine, "what did we talk about last week?", embedder=embedder)
     assert result.semantic == "skipped" and "embed" not in result.timings_ms and result.related == []
+    assert result.messages == []
+
+
+# -- messages by meaning -----------------------------------------------------------------------------
+
+def texts_of(result: RecallResult) -> list[str]:
+    return [m.text for m in result.messages]
+
+
+def test_messages_by_meaning_from_postgres(engine, world, embedder):
+    result = ask(engine, "what were my new shoes for?", embedder=embedder)
+    assert result.semantic == "postgres"
+    top = result.messages[0]
+    assert top.text.startswith("The new trail shoes") and top.role == "user" and top.score > 0.4
+    assert top.provenance.partitions == ["elena|2025-11-04"] and top.provenance.model is None
+    assert top.provenance.source_message_ids == [top.message_id] and top.message_id in world["sources"][(BOT, USER)]
+    assert [m.score for m in result.messages] == sorted((m.score for m in result.messages), reverse=True)
+    assert all(m.score >= 0.2 for m in result.messages)
+    # the bot's side of the conversation is there too
+    result = ask(engine, "what should I do about my sore knee?", embedder=embedder)
+    assert result.messages[0].role == "bot" and "icing" in result.messages[0].text
+
+
+def test_messages_are_as_of_now_and_inside_the_time_range(engine, world, embedder):
+    later = "I finally booked the flights to Porto for the wedding."
+    assert later not in texts_of(ask(engine, "my sister's wedding in Porto", embedder=embedder))
+    after = ask(engine, "my sister's wedding in Porto", embedder=embedder, now=NOW + timedelta(days=2))
+    assert later in texts_of(after)[:2]
+    # "last week" is Nov 3-9: the shoes (Nov 4) and the wedding (Nov 7), not the knee advice (Nov 11)
+    result = ask(engine, "what did I say last week about running?", embedder=embedder)
+    days = {m.timestamp.date() for m in result.messages}
+    assert days and days <= {date(2025, 11, 4), date(2025, 11, 7)}
+
+
+def test_message_limit_and_threshold(engine, world, embedder):
+    assert len(ask(engine, "shoes wedding knee", embedder=embedder, message_limit=2).messages) == 2
+    assert ask(engine, "shoes wedding knee", embedder=embedder, message_limit=0).messages == []
+    assert ask(engine, "shoes", embedder=embedder, message_min_score=0.99).messages == []
+
+
+def test_messages_from_qdrant_match_postgres(engine, world, embedder, summary_store):
+    for query in ("what were my new shoes for?", "my sister's wedding in Porto", "sore knee after long runs",
+                  "what did I say last week about running?"):
+        from_pg = ask(engine, query, embedder=embedder)
+        from_qdrant = ask(engine, query, embedder=embedder, store=summary_store)
+        assert from_pg.messages, query
+        assert [m.message_id for m in from_qdrant.messages] == [m.message_id for m in from_pg.messages], query
+        assert [m.provenance for m in from_qdrant.messages] == [m.provenance for m in from_pg.messages]
+        np.testing.assert_allclose([m.score for m in from_qdrant.messages], [m.score for m in from_pg.messages],
+                                   atol=1e-3)
+        assert all_sources(from_qdrant) <= world["sources"][(BOT, USER)]
+
+
+def test_context_quotes_messages_with_who_said_them(engine, world, embedder):
+    context = ask(engine, "what should I do about my sore knee?", embedder=embedder).as_context()
+    assert "Past messages related to the question:" in context
+    assert '- 2025-11-11 bot: "Try icing your knee for fifteen minutes after each long run."' in context
 
 
 # -- isolation ---------------------------------------------------------------------------------------

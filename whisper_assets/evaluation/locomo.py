@@ -29,8 +29,9 @@ Metrics (see `metrics.py` for the pure functions):
   day when that is the last one). Evidence recall@k: does the provenance (source message ids) of any
   of the first k items hold an evidence turn? Items whose evidence has no valid dia_id are skipped
   and counted. One recall() result is ranked as: its facts (most relevant first), its related
-  summaries (closest first) and its summaries (time range or recent, in the order returned)
-  interleaved by rank: fact 1, related 1, summary 1, fact 2, ...; hits per kind are reported too,
+  summaries (closest first), its related messages (closest first) and its summaries (time range or
+  recent, in the order returned) interleaved by rank: fact 1, related 1, message 1, summary 1,
+  fact 2, ...; hits per kind are reported too,
   and recall over the items the question selected (everything but the "recent" summaries, which
   recall() picks by date alone: with `now` placed right after the evidence, an "as of now" recency
   list would find the evidence session without reading the question).
@@ -76,7 +77,7 @@ SENSITIVITY_THRESHOLDS = (0.55, 0.60, 0.65, 0.70, 0.75, 0.80)
 KS = (5, 10)
 QA_CATEGORY_NAMES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 RETRIEVED_CATEGORIES = (1, 2, 3, 4)
-ITEM_KINDS = ("fact", "related", "time_range", "recent")
+ITEM_KINDS = ("fact", "related", "message", "time_range", "recent")
 _SESSION_RE = re.compile(r"^session_(\d+)$")
 _WHERE_RE = re.compile(r"session_(\d+) turn (\S+)$")
 THRESHOLD_EXAMPLES = 20
@@ -618,7 +619,7 @@ def evaluate_summaries(
 
 @dataclass(frozen=True)
 class RankedItem:
-    kind: str  # fact | related | time_range | recent
+    kind: str  # fact | related | message | time_range | recent
     user: str
     key: str
     text: str
@@ -626,7 +627,8 @@ class RankedItem:
 
 
 def ranked_items(result: Any, to_dia: dict[str, str]) -> list[RankedItem]:
-    """One recall() result as a ranked list: its facts, related and summaries interleaved by rank."""
+    """One recall() result as a ranked list: its facts, related summaries, related messages and
+    summaries interleaved by rank."""
     def dias(item: Any) -> frozenset[str]:
         return frozenset(to_dia[m] for m in item.provenance.source_message_ids if m in to_dia)
 
@@ -638,7 +640,9 @@ def ranked_items(result: Any, to_dia: dict[str, str]) -> list[RankedItem]:
     kind = "time_range" if result.summaries_scope == "time_range" else "recent"
     summaries = [RankedItem(kind, result.user, f"summary:{s.start.isoformat()}", s.text, dias(s))
                  for s in result.summaries]
-    return metrics.merge_by_rank([facts, related, summaries], key=lambda i: (i.user, i.key))
+    messages = [RankedItem("message", result.user, f"message:{m.message_id}", m.text, dias(m))
+                for m in result.messages]
+    return metrics.merge_by_rank([facts, related, messages, summaries], key=lambda i: (i.user, i.key))
 
 
 def question_now(sample: LocomoSample, evidence: Sequence[str]) -> datetime:
@@ -848,7 +852,7 @@ def evaluate(
             "dagster_runs": "batched (as whisper-assets enrich)" if batched else "one per bot-day (as the sensor)",
             "fact_text": "'<speaker> <predicted fact>' vs the gold observation",
             "matching": "one-to-one, greedy by highest cosine, cosine >= threshold",
-            "ranking": "per recall(): facts, related, summaries (time range or recent) interleaved by rank; "
+            "ranking": "per recall(): facts, related, messages, summaries (time range or recent) interleaved by rank; "
                        "two speakers merged by rank",
         },
         "run": {

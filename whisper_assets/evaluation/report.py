@@ -53,6 +53,7 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         "predicted_facts": f["predicted"], "gold_facts": f["gold"],
         "summary_rouge_l_f1": s["rouge_l_f1"], "summary_cosine": s["cosine"],
         "evidence_recall@5": r.get("recall@5"), "evidence_recall@10": r.get("recall@10"),
+        "evidence_recall@10_question_selected": result["retrieval"].get("query_selected", {}).get("recall@10"),
         "questions": r["evaluated"], "seconds": result["run"]["timings_s"].get("total"),
     }
 
@@ -95,6 +96,9 @@ def markdown(result: dict[str, Any], plot_name: str = REPORT_NAMES["plot"]) -> s
         ["evidence recall@5, categories 1-4", h["evidence_recall@5"], "", ""],
         ["evidence recall@10, categories 1-4", h["evidence_recall@10"], TARGETS["evidence_recall@10"],
          _verdict(h["evidence_recall@10"], TARGETS["evidence_recall@10"])],
+        ["evidence recall@10, items the question selected (no recency list)",
+         h["evidence_recall@10_question_selected"], TARGETS["evidence_recall@10"],
+         _verdict(h["evidence_recall@10_question_selected"], TARGETS["evidence_recall@10"])],
     ])
     lines += [f"![precision, recall and evidence recall]({plot_name})", ""]
 
@@ -221,10 +225,11 @@ def markdown(result: dict[str, Any], plot_name: str = REPORT_NAMES["plot"]) -> s
     lines += _table(["sample", "evaluated", *[f"recall@{k}" for k in ks]],
                     [[s, v["evaluated"], *[v.get(f"recall@{k}") for k in ks]] for s, v in ret["by_sample"].items()])
     lines += [
-        "Hits by kind of item (each kind ranked alone, as recall() returned it): `time_range` are the "
-        "summaries of a time the question names, `recent` the latest summaries recall() adds when it "
-        "names none (chosen by date, not by the question). The last row ranks everything except "
-        "`recent`: what the question itself selected.",
+        "Hits by kind of item (each kind ranked alone, as recall() returned it): `fact` the user's facts, "
+        "`related` the summaries closest in meaning, `message` the past messages closest in meaning, "
+        "`time_range` the summaries of a time the question names, `recent` the latest summaries recall() "
+        "adds when it names none (chosen by date, not by the question). The last row ranks everything "
+        "except `recent`: what the question itself selected.",
         "",
     ]
     kind_rows = [[kind, *[v.get(f"recall@{k}") for k in ks]] for kind, v in ret["by_kind"].items()]
