@@ -127,6 +127,35 @@ def test_message_ids_map_back_to_dia_ids():
 
 # -- end to end ------------------------------------------------------------------------------------
 
+def test_ranked_items_interleave_every_kind_and_map_provenance():
+    from whisper_assets.retrieval import FactItem, MessageItem, Provenance, RecallResult, SummaryItem
+
+    t = datetime(2023, 3, 3, 14, 30, tzinfo=UTC)
+
+    def prov(*ids: str) -> Provenance:
+        return Provenance(partitions=["b|2023-03-03"], source_message_ids=list(ids), window_start=t, window_end=t,
+                          model=None)
+
+    def summary(day: int, *ids: str) -> SummaryItem:
+        start = t.replace(day=day)
+        return SummaryItem(day=start.date(), start=start, end=start + timedelta(days=1), text=f"day {day}",
+                           topics=[], message_count=len(ids), provenance=prov(*ids))
+
+    facts = [FactItem(category="occupation", fact=f"fact {i}", confidence=0.9, mention_count=1, first_seen=t,
+                      last_seen=t, relevance=1.0, provenance=prov(f"f{i}")) for i in (1, 2)]
+    messages = [MessageItem(message_id=f"m{i}", role="user", timestamp=t, text=f"said {i}", score=0.5,
+                            provenance=prov(f"m{i}")) for i in (1, 2)]
+    result = RecallResult(
+        bot="b", user="Ann", query="q", now=t, tz="UTC", time_range=None, categories=[], category_source="none",
+        facts=facts, summaries=[summary(1, "s1")], summaries_scope="recent", summaries_total=1,
+        related=[summary(2, "r1")], messages=messages, semantic="qdrant",
+    )
+    to_dia = {"f1": "D1:1", "f2": "D1:2", "s1": "D1:3", "r1": "D1:4", "m1": "D1:5", "m2": "D1:6"}
+    ranked = locomo.ranked_items(result, to_dia)
+    assert [i.kind for i in ranked] == ["fact", "related", "message", "recent", "fact", "message"]
+    assert [sorted(i.dia_ids) for i in ranked] == [["D1:1"], ["D1:4"], ["D1:5"], ["D1:3"], ["D1:2"], ["D1:6"]]
+
+
 def test_eval_locomo_end_to_end(tmp_path, monkeypatch, pg_admin, database_url):
     """The real pipeline (hot path, Dagster partitions, offline backend, Postgres, recall()) on the
     tiny sample, through the CLI; Postgres is a scratch database created on the test server."""
