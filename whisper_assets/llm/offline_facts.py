@@ -22,7 +22,16 @@ Fact text is canonical so the same fact said on two days gives the same string: 
 subject, a normalised lead ("works as", "lives in", "has a dog named", "favourite book is", ...)
 followed by the object as the user wrote it (proper-noun capitalisation kept; cut at clause
 boundaries; fillers such as "lol", "honestly" and, outside plans, durations such as "for 5 years"
-trimmed; "my"/"me" rewritten to "their"/"them").
+trimmed; "my"/"me" rewritten to "their"/"them"). Slang words for pets and relatives after a
+determiner or possessive are replaced by the standard word before any rule runs ("a pup and a
+kitty" -> "a dog and a cat", "my hubby" -> "my husband", "my fam" -> "my family"; "puppy" and
+"kitten" stay, a capitalised "Kitty" is a name).
+
+One statement gives one fact: "I lost my job as a banker" -> "lost their job as a banker" (not
+also "used to work as a banker"), "we've got a dog and a cat" -> "has a dog and a cat". A fact
+that another fact of the same user in the batch already implies is dropped: "has a dog" next to
+"has a dog named Biscuit" or "has a dog and a cat", "wants to open a bakery" next to "is opening a
+bakery" or "plans to open a bakery".
 
 Confidence calibration
 ----------------------
@@ -529,9 +538,40 @@ def _restore(text: str) -> str:
     return text.replace(_DOT, ".")
 
 
+# Slang and baby-talk words for pets and relatives, replaced by the standard word so the rules
+# and the stored fact use it ("a pup and a kitty" -> "a dog and a cat", "my fam" -> "my family").
+# Only right after a determiner or possessive (plus at most one common adjective) and never in a
+# capitalised word, so names ("Kitty") and other senses ("a seal pup", "gym bunny") are untouched.
+_SLANG_WORDS = {
+    "pup": "dog", "pups": "dogs", "doggo": "dog", "doggos": "dogs", "pupper": "dog",
+    "puppers": "dogs", "kitty": "cat", "kitties": "cats", "bunny": "rabbit", "bunnies": "rabbits",
+    "fam": "family", "hubby": "husband", "wifey": "wife", "bf": "boyfriend", "gf": "girlfriend",
+    "bff": "best friend", "kiddo": "kid", "kiddos": "kids", "kiddies": "kids",
+    "grandbaby": "grandchild", "grandbabies": "grandchildren",
+}
+_SLANG_RE = re.compile(
+    r"\b(?P<lead>(?:my|our|their|his|her|your|a|an|the|another|one|two|three|four|five)\s+"
+    r"(?:(?:little|sweet|new|old|baby|rescue|fluffy|tiny|big|cute|lovely|adorable|senior|furry|"
+    r"beloved|own)\s+)?)(?P<word>" + "|".join(sorted(_SLANG_WORDS, key=len, reverse=True)) + r")\b(?![-'\u2024]\w)",
+    re.I,
+)
+# Substrings one of which every slang word contains: most messages skip the regex altogether.
+_SLANG_HINTS = ("pup", "dogg", "kitt", "bunn", "fam", "hubby", "wifey", "bf", "gf", "kidd", "grandbab")
+
+
+def _unslang(m: re.Match[str]) -> str:
+    word = m.group("word")
+    if word[:1].isupper() and not word.isupper():
+        return m.group(0)  # "my cat Kitty": a name
+    return m.group("lead") + _SLANG_WORDS[word.lower()]
+
+
 def _prepare(text: str) -> str:
-    """Normalise quotes/space, protect abbreviation dots, drop quoted first-person speech and emoji."""
+    """Normalise quotes/space/slang, protect abbreviation dots, drop quoted first-person speech and emoji."""
     text = text.translate(_TRANSLATE)
+    lower = text.lower()
+    if any(hint in lower for hint in _SLANG_HINTS):
+        text = _SLANG_RE.sub(_unslang, text)
     text = _NEWLINES_RE.sub("\n", _HSPACE_RE.sub(" ", text))
     text = _ABBREV_RE.sub(lambda m: m.group(1) + _DOT, text)
     text = _INITIALISM_RE.sub(lambda m: m.group(0).replace(".", _DOT), text)
@@ -1118,25 +1158,35 @@ def _h_status(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     + ADV + r"(?:leaving|quitting)\s+my\s+job))\b",
 )
 def _h_lost_job(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    # One clause, one fact: "lost my job as a banker at Chase" -> "lost their job as a banker at
+    # Chase" (not three facts: lost a job, used to be a banker, used to work at Chase).
     if m.group("lost"):
         verb = "quit" if "quit" in m.group("lost").lower() else "lost"
-        out: list[Emit] = [(Category.OTHER, f"{verb} their job", EXPLICIT)]
         am = re.match(r"\s+(?:as\s+(?P<as>(?:a|an)\s+.*)|at\s+(?P<at>.*))", rest, re.I)
         if am and am.group("as"):
-            out.extend(_job_and_org(am.group("as"), EXPLICIT, need_lexicon=True, past=True))
+            job: str | None = None
+            org: tuple[str, float] | None = None
+            for cat, fact, _ in _job_and_org(am.group("as"), EXPLICIT, need_lexicon=True, past=True):
+                if cat is Category.OCCUPATION and fact.startswith(("used to work as ", "used to be ")):
+                    job = fact.removeprefix("used to work as ").removeprefix("used to be ")
+                elif cat is Category.EMPLOYER and fact.startswith("used to work at "):
+                    org = (fact.removeprefix("used to work at "), EXPLICIT)
+            if job is not None and org is not None:
+                return [(Category.EMPLOYER, f"{verb} their job as {job} at {org[0]}", EXPLICIT)]
+            if job is not None:
+                return [(Category.OCCUPATION, f"{verb} their job as {job}", EXPLICIT)]
         elif am and am.group("at"):
             org = _org(_cut(am.group("at")))
             if org:
-                out.append((Category.EMPLOYER, f"used to work at {org[0]}", org[1]))
-        return out
+                return [(Category.EMPLOYER, f"{verb} their job at {org[0]}", min(EXPLICIT, org[1]))]
+        return [(Category.OTHER, f"{verb} their job", EXPLICIT)]
     if m.group("laid"):
-        out = [(Category.OTHER, "lost their job", EXPLICIT)]
         am = re.match(r"\s+(?:from|at|by)\s+(.*)", rest, re.I)
         if am:
             org = _org(_cut(am.group(1)))
             if org and org[0][:1].isupper():
-                out.append((Category.EMPLOYER, f"used to work at {org[0]}", org[1]))
-        return out
+                return [(Category.EMPLOYER, f"lost their job at {org[0]}", org[1])]
+        return [(Category.OTHER, "lost their job", EXPLICIT)]
     return [(Category.PLAN, "is leaving their job", EXPLICIT)]
 
 
@@ -1702,7 +1752,7 @@ def _h_have_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     if not _species_ok(species, rest) or _DEAD_RE.search(ctx.sentence):
         return []
     adj = m.group("adj").strip().lower()
-    if adj and any(a in {"stuffed", "toy", "plush", "fake", "robot", "lot", "few"} for a in adj.split()):
+    if adj and any(a in _PET_ADJ_SKIP for a in adj.split()):
         return []
     num = m.group("num").lower()
     conf = _subj_conf(m)
@@ -1716,6 +1766,11 @@ def _h_have_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
         if not name:
             return []
         return [(Category.PET, f"has {noun_phrase} named {name}", conf)]
+    # "we've got a dog and a cat": one statement, one fact ("has a dog and a cat")
+    more = _more_pets(rest, first_plural=num not in {"a", "an", "one", "another"})
+    if more:
+        items = [noun_phrase, *more]
+        return [(Category.PET, f"has {', '.join(items[:-1])} and {items[-1]}", conf)]
     out: list[Emit] = [(Category.PET, f"has {noun_phrase}", conf)]
     # "I've got two dogs, a beagle named Rufus and a lab named Daisy"
     for lm in _PET_LIST_ITEM_RE.finditer(rest[:160]):
@@ -1726,6 +1781,40 @@ def _h_have_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     return out
 
 
+def _more_pets(rest: str, *, first_plural: bool) -> list[str]:
+    """The further pets of a coordinated list right after the first one (", a cat and a rabbit").
+
+    Empty unless the whole list is understood: every item a plain pet (no name, no "dog walker",
+    no "toy cat") and the list closed by "and"/"&". After a plural a comma opens an apposition
+    ("two dogs, a beagle and a lab" is two animals), not a list.
+    """
+    more: list[str] = []
+    pos = 0
+    while len(more) < 4:
+        cm = _PET_AND_RE.match(rest, pos)
+        if cm is None:
+            return []
+        if not more and first_plural and "," in cm.group("sep"):
+            return []
+        sp = cm.group("species").lower()
+        adj = cm.group("adj").strip().lower()
+        if cm.group("named") or not _species_ok(sp, rest[cm.end() :]) or any(a in _PET_ADJ_SKIP for a in adj.split()):
+            return []
+        num = cm.group("num").lower()
+        noun = f"{adj} {sp}" if adj else sp
+        more.append(f"{_article(noun)} {noun}" if num in {"a", "an", "one", "another"} else f"{num} {noun}")
+        pos = cm.end()
+        if cm.group("sep").strip(" ,").lower() in {"and", "&"}:
+            return more
+    return []
+
+
+_PET_ADJ_SKIP = frozenset({"stuffed", "toy", "plush", "fake", "robot", "lot", "few"})
+_PET_AND_RE = re.compile(
+    r"(?P<sep>\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+)(?P<num>a|an|one|another|" + _NUMBER_WORDS
+    + r"|\d+)\s+(?P<adj>(?:[a-z\-]+\s+){0,2}?)(?P<species>" + _SPECIES + r")\b(?P<named>\s+(?:named|called)\b)?",
+    re.I,
+)
 _PET_LIST_ITEM_RE = re.compile(
     r"(?:^|,|\band\b|:)\s*(?:a|an|one)\s+(?P<species>" + _SPECIES + r")\s+(?:named|called)\s+(?P<name>(?-i:[A-Z][a-zà-ÿ'\-]+))",
     re.I,
@@ -2580,6 +2669,19 @@ def _facts_in_message(text: str) -> list[Emit]:
 
 
 _SPECIFIC_RE = re.compile(r"^(has (?:a|an|\w+) [\w\s-]+?) (?:named|who) .+$")
+_LIST_FACT_RE = re.compile(r"^has (?!.*\b(?:named|who)\b)((?:a|an|\w+) [\w\s,-]+ and (?:a|an|\w+) [\w\s-]+)$")
+_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_WANT_PLAN_RE = re.compile(r"^wants to (\w+) (.+)$")
+_COMMITTED_PLAN_RE = re.compile(r"^(?:is (\w+ing)|plans to (\w+)) (.+)$")
+
+
+def _plan_forms(verb: str) -> set[str]:
+    """The forms a committed plan can use for `verb`: "plans to open" or "is opening"."""
+    v = verb.lower()
+    forms = {v, v + "ing", v + v[-1:] + "ing"}
+    if v.endswith("e") and not v.endswith(("ee", "ye", "oe")):
+        forms.add(v[:-1] + "ing")
+    return forms
 
 
 def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
@@ -2606,6 +2708,26 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
         for (user, cat, fact) in merged
         if cat in (Category.PET, Category.FAMILY) and (m := _SPECIFIC_RE.match(fact))
     }
+    # "has a cat" adds nothing next to "has a dog and a cat" either.
+    specific.update(
+        (user, cat, f"has {item}")
+        for (user, cat, fact) in merged
+        if cat in (Category.PET, Category.FAMILY) and (m := _LIST_FACT_RE.match(fact))
+        for item in _LIST_SPLIT_RE.split(m.group(1))
+    )
+    # "wants to open a bakery" adds nothing next to "is opening a bakery" or "plans to open a bakery".
+    committed = {
+        (user, (m.group(1) or m.group(2)).lower(), m.group(3))
+        for (user, cat, fact) in merged
+        if cat is Category.PLAN and (m := _COMMITTED_PLAN_RE.match(fact))
+    }
+    specific.update(
+        (user, cat, fact)
+        for (user, cat, fact) in merged
+        if cat is Category.PLAN
+        and (m := _WANT_PLAN_RE.match(fact))
+        and any((user, form, m.group(2)) in committed for form in _plan_forms(m.group(1)))
+    )
     facts: list[tuple[int, str, str, Fact]] = []
     for (user, category, fact), (position, conf, ids) in merged.items():
         if (user, category, fact) in specific:
