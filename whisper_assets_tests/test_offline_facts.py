@@ -36,7 +36,7 @@ POSITIVE = [
     ("i'm a software engineer at Shopify", {("occupation", "works as a software engineer"), ("employer", "works at Shopify")}),
     ("I teach chemistry at a high school", {("occupation", "teaches chemistry"), ("employer", "works at a high school")}),
     ("I'm 68 and retired, used to be a carpenter for 40 years", {("occupation", "is retired"), ("occupation", "used to work as a carpenter"), ("other", "is 68 years old")}),
-    ("I lost my job at Door Dash this month", {("employer", "lost their job at Door Dash")}),
+    ("I lost my job at Pizza Palace last month", {("employer", "lost their job at Pizza Palace")}),
     # education
     ("I'm studying computer science at Stanford", {("education", "is studying computer science"), ("employer", "studies at Stanford")}),
     ("I have a master's in economics", {("education", "has a master's in economics")}),
