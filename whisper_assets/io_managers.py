@@ -2,12 +2,15 @@
 
 An output is the list of rows of every bot-day the run covers (a run may cover a range).
 `handle_output` replaces exactly those partitions — DELETE their rows, INSERT the new ones —
-in one transaction; `load_input` reads the partitions the downstream step asks for.
+in one transaction, minus the rows of users forgotten since the run started (a forget that lands
+mid-run stays a forget: see `persistence.drop_forgotten`); `load_input` reads the partitions the
+downstream step asks for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 import dagster as dg
@@ -16,7 +19,7 @@ from psycopg2.extras import execute_values
 
 from whisper_assets.defs.resources import StoresResource
 from whisper_assets.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
-from whisper_assets.enrichment.persistence import IN_PARTITIONS, PartitionIds, unzip
+from whisper_assets.enrichment.persistence import IN_PARTITIONS, PartitionIds, drop_forgotten, lock_bots, unzip
 from whisper_assets.partitions import partition_ids
 
 
@@ -82,12 +85,27 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 
-def replace_partitions(cursor: Any, spec: TableSpec, pids: PartitionIds, rows: Sequence[Any]) -> int:
-    """DELETE the partitions' rows and INSERT `rows` (the caller owns the transaction)."""
+def run_started_at(instance: dg.DagsterInstance, run_id: str) -> datetime:
+    """When the run started (its creation time before the start is recorded)."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        raise dg.DagsterInvariantViolationError(f"run {run_id} is not in this instance")
+    if record.start_time is not None:
+        return datetime.fromtimestamp(record.start_time, timezone.utc)
+    return record.create_timestamp.astimezone(timezone.utc)
+
+
+def replace_partitions(
+    cursor: Any, spec: TableSpec, pids: PartitionIds, rows: Sequence[Any], run_started: datetime | None = None
+) -> int:
+    """DELETE the partitions' rows and INSERT `rows`, except those of users forgotten since
+    `run_started` (None: the rows were not read by a run that a forget can overtake); returns the
+    rows kept (the caller owns the transaction)."""
     wanted = set(pids)
     strays = {(r.bot_name, r.day) for r in rows} - wanted
     if strays:
         raise ValueError(f"{spec.table}: rows for partitions outside this run: {sorted(strays)[:3]}")
+    lock_bots(cursor, (b for b, _ in pids))
     cursor.execute(f"DELETE FROM {spec.table} WHERE {IN_PARTITIONS}", unzip(pids))
     if rows:
         execute_values(
@@ -97,7 +115,9 @@ def replace_partitions(cursor: Any, spec: TableSpec, pids: PartitionIds, rows: S
             template=spec.template,
             page_size=1000,
         )
-    return len(rows)
+    if run_started is None:
+        return len(rows)
+    return len(rows) - drop_forgotten(cursor, spec.table, pids, run_started)
 
 
 def load_partitions(cursor: Any, spec: TableSpec, pids: PartitionIds) -> list[Any]:
@@ -123,8 +143,9 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         spec = self._spec(context.asset_key)
         pids = partition_ids(context.asset_partition_keys)
         engine = self.stores.engine()
+        started = run_started_at(context.step_context.instance, context.run_id)
         with engine.begin() as conn:
-            written = replace_partitions(conn.connection.cursor(), spec, pids, obj)
+            written = replace_partitions(conn.connection.cursor(), spec, pids, obj, started)
         context.add_output_metadata(
             {"table": spec.table, "rows_written": written, "partitions_replaced": len(pids)}
         )

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy.engine import Engine
 
+from whisper_assets.enrichment.persistence import lock_bots, record_forget
 from whisper_assets.messages import epoch_ms, validate_bot_name, validate_user_id
 from whisper_assets.stores.postgres import sql_dir
 from whisper_assets.stores.qdrant import MessageStore, Range
@@ -75,17 +76,26 @@ def prune(engine: Engine, store: MessageStore, ttl_days: int, dry_run: bool, now
 
 
 def forget_user(engine: Engine, store: MessageStore, bot: str, user: str) -> Report:
-    """Erase one user of one bot everywhere: points, staging, facts, summaries, vectors."""
+    """Erase one user of one bot everywhere: points, staging, facts, summaries, vectors.
+
+    A run of the bot in flight may already have read the user's messages; its writes drop the rows
+    of users forgotten after it started (`persistence.drop_forgotten`). So the forget is recorded
+    first (a hash of the user id and the time, sql/003), then the points go, then the rows, under
+    the lock the runs' writes share.
+    """
     validate_bot_name(bot)
     validate_user_id(user)
     report = Report()
     where = {"bot_name": bot, "user_id": user}
-    # Messages first: once they are gone, no later enrichment run can bring the user back.
+    with engine.begin() as conn:
+        record_forget(conn.connection.cursor(), bot, user)
+    # Messages next: once they are gone, no later enrichment run can bring the user back.
     for name, collection in (("messages", store.messages), ("summaries", store.summaries)):
         report.qdrant[name] = store.engine.count(collection, where)
         store.engine.delete(collection, where)
     with engine.begin() as conn:
         cur = conn.connection.cursor()
+        lock_bots(cur, [bot], exclusive=True)
         for table in USER_TABLES:
             cur.execute(f"DELETE FROM {table} WHERE bot_name = %s AND user_id = %s", (bot, user))
             report.postgres[table] = cur.rowcount

@@ -425,6 +425,74 @@ def test_forget_user_erases_one_user_everywhere_and_nothing_else(settings, store
         assert forget_user(get_engine(settings), store, "elena", "user_1").total == 0
 
 
+def test_a_forget_during_a_run_is_not_undone_by_the_run(settings):
+    """The run reads user_1's messages, then user_1 is forgotten while the LLM call is in flight:
+    the run's writes must not bring user_1 back; user_2 of the same bot-day is enriched as usual."""
+    from whisper_assets.enrichment.persistence import user_sha256
+    from whisper_assets_tests.enrichment_helpers import echo_responder
+    from whisper_assets_tests.enrichment_helpers import enrich as enrich_via_stub
+    from whisper_assets_tests.llm_stub import StubLLMServer
+
+    store_messages([msg("elena", "user_1", "I work as a nurse in Lisbon", at(D1, 9, 0)),
+                    msg("elena", "user_2", "I work as a baker in Oslo", at(D1, 9, 1))], settings)
+    answer = echo_responder()
+    forgotten = []
+
+    def forget_then_answer(body):
+        with open_store(settings) as store:
+            forgotten.append(forget_user(get_engine(settings), store, "elena", "user_1"))
+        return answer(body)
+
+    with StubLLMServer(default=forget_then_answer) as stub:
+        outcome = enrich_via_stub(settings, stub, days=[D1])
+    assert outcome.success, outcome.error
+    assert forgotten and forgotten[0].qdrant["messages"] == 1  # the run had staged it before
+    assert user_rows(settings, "elena", "user_1") == dict.fromkeys(USER_TABLES, 0)
+    assert qdrant_of(settings, "elena", "user_1") == (0, 0)
+    assert all(user_rows(settings, "elena", "user_2").values())
+    assert qdrant_of(settings, "elena", "user_2") == (1, 1)
+    assert set(statuses(settings).values()) == {"completed"}
+    # The record keeps a hash, never the erased id.
+    assert query(settings, "SELECT bot_name, user_sha256 FROM forgotten_users") == [("elena", user_sha256("user_1"))]
+    assert query(settings, "SELECT count(*) FROM forgotten_users WHERE user_sha256 LIKE '%user_1%'")[0][0] == 0
+
+    # user_1 comes back later: a run that starts after the forget enriches the new messages.
+    with get_engine(settings).begin() as conn:
+        conn.exec_driver_sql("UPDATE forgotten_users SET forgotten_at = forgotten_at - interval '1 hour'")
+    store_messages([msg("elena", "user_1", "I work as a pilot now", at(D1, 10, 0))], settings)
+    with StubLLMServer(default=echo_responder()) as stub:
+        assert enrich_via_stub(settings, stub, days=[D1]).success
+    assert user_rows(settings, "elena", "user_1")["fact_observations"] == 1
+    assert qdrant_of(settings, "elena", "user_1") == (1, 1)
+
+
+def test_rows_of_users_forgotten_after_the_run_started_are_not_written(settings):
+    """The write path itself, without Dagster: a forget after `run_started` drops that user's rows,
+    an older forget does not; other users and bots are untouched."""
+    from whisper_assets.enrichment.models import StagedMessage
+    from whisper_assets.enrichment.persistence import record_forget
+    from whisper_assets.io_managers import TABLES, replace_partitions
+
+    def staged(bot, user, i):
+        return StagedMessage(f"00000000-0000-0000-0000-00000000000{i}", bot, D1, user, "user", "hi", at(D1, 9, i),
+                             np.zeros(384, dtype=np.float32))
+
+    rows = [staged("elena", "user_1", 1), staged("elena", "user_2", 2), staged("marcus", "user_1", 3)]
+    pids = [("elena", D1), ("marcus", D1)]
+    engine = get_engine(settings)
+    with engine.begin() as conn:
+        record_forget(conn.connection.cursor(), "elena", "user_1")
+    before = datetime.now(UTC) - timedelta(hours=1)
+    after = datetime.now(UTC) + timedelta(hours=1)
+    with engine.begin() as conn:
+        assert replace_partitions(conn.connection.cursor(), TABLES["pending_messages"], pids, rows, before) == 2
+    assert sorted(query(settings, "SELECT bot_name, user_id FROM pending_messages")) == [
+        ("elena", "user_2"), ("marcus", "user_1")]
+    with engine.begin() as conn:
+        assert replace_partitions(conn.connection.cursor(), TABLES["pending_messages"], pids, rows, after) == 3
+    assert count(settings, "pending_messages") == 3
+
+
 def test_forget_user_job_in_process(settings, stores, instance):
     forget_data(settings, stores, instance)
     before_rows = user_rows(settings, "elena", "user_1")

@@ -19,6 +19,7 @@ from whisper_assets.embedding import EMBEDDING_MODEL
 from whisper_assets.enrichment import persistence
 from whisper_assets.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.enrichment.pipeline import PartitionResult, embed_summaries, enrich_partitions
+from whisper_assets.io_managers import run_started_at
 from whisper_assets.llm.backend import Usage
 from whisper_assets.messages import epoch_ms
 from whisper_assets.partitions import MAX_DAYS_PER_RUN, bot_day_partitions, partition_ids
@@ -251,7 +252,14 @@ def summary_embeddings(
     """A 384-d vector per summary, kept in Postgres and in the Qdrant `summaries` collection."""
     pids = partition_ids(context.partition_keys)
     rows = embed_summaries(windowed_summaries, stores.embedder(), EMBEDDING_MODEL)
+    started = run_started_at(context.instance, context.run_id)
     with stores.open_store() as store:
+        # Checked while the store is held: a forget deletes its points under the same store lock,
+        # after recording itself, so it either comes after this write or is seen here.
+        with stores.engine().begin() as conn:
+            gone = persistence.forgotten_since(conn.connection.cursor(), (b for b, _ in pids), started)
+        if gone:
+            rows = [e for e in rows if (e.bot_name, persistence.user_sha256(e.user_id)) not in gone]
         persistence.replace_summary_vectors(store, pids, windowed_summaries, rows)
     context.add_output_metadata({"embeddings": len(rows), "model": EMBEDDING_MODEL, "dimensions": 384})
     return rows

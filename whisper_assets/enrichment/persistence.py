@@ -1,14 +1,14 @@
 """Partition-scoped reads and writes outside the IO manager: staging from Qdrant, user_facts
-consolidation, run records and the completion mark."""
+consolidation, run records, the completion mark, and keeping a forget that lands mid-run."""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Sequence
-
-import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from psycopg2.extras import execute_values
@@ -27,6 +27,57 @@ IN_PARTITIONS = "(bot_name, day) IN (SELECT b, d FROM unnest(%s::text[], %s::dat
 
 def unzip(pids: PartitionIds) -> tuple[list[str], list[date]]:
     return [b for b, _ in pids], [d for _, d in pids]
+
+
+# -- a forget while a run of the same bot is in flight -------------------------------------------------
+# The run may have read the user's messages before they were erased; its writes must not bring the
+# user back. `forget_user` records the forget first (sql/003); every write of a run then drops the
+# rows of users forgotten after the run started. The run worker's clock and Postgres' may differ a
+# little, so a forget this close before the start counts as during the run: the cost is a delay
+# (that user's newer messages are not staged by this run and stay pending for the next), never a loss.
+FORGET_CLOCK_MARGIN = timedelta(seconds=60)
+_USER_SHA256_SQL = "encode(sha256(convert_to(user_id, 'UTF8')), 'hex')"
+
+
+def user_sha256(user_id: str) -> str:
+    """How forgotten_users names a user: the erased id itself is not kept."""
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+
+
+def lock_bots(cursor: Any, bots: Iterable[str], *, exclusive: bool = False) -> None:
+    """Writes of a bot's partitions (shared) and a forget of one of its users (exclusive) take turns,
+    until the end of the transaction: a forget either finds a run's committed rows and erases them,
+    or is committed before the run's write, which then sees it."""
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    for bot in sorted(set(bots)):
+        cursor.execute(f"SELECT {fn}(hashtext('forget:' || %s))", (bot,))
+
+
+def drop_forgotten(cursor: Any, table: str, pids: PartitionIds, run_started: datetime) -> int:
+    """Delete the partitions' rows of users forgotten after `run_started` (under `lock_bots`)."""
+    cursor.execute(
+        f"DELETE FROM {table} WHERE {IN_PARTITIONS} AND (bot_name, {_USER_SHA256_SQL}) IN"
+        " (SELECT bot_name, user_sha256 FROM forgotten_users WHERE forgotten_at > %s)",
+        (*unzip(pids), run_started - FORGET_CLOCK_MARGIN),
+    )
+    return cursor.rowcount
+
+
+def forgotten_since(cursor: Any, bots: Iterable[str], run_started: datetime) -> set[tuple[str, str]]:
+    """(bot, user_sha256) of the users of `bots` forgotten after `run_started`."""
+    cursor.execute(
+        "SELECT bot_name, user_sha256 FROM forgotten_users WHERE bot_name = ANY(%s) AND forgotten_at > %s",
+        (sorted(set(bots)), run_started - FORGET_CLOCK_MARGIN),
+    )
+    return {(r[0], r[1]) for r in cursor.fetchall()}
+
+
+def record_forget(cursor: Any, bot: str, user: str) -> None:
+    cursor.execute(
+        "INSERT INTO forgotten_users (bot_name, user_sha256, forgotten_at) VALUES (%s, %s, clock_timestamp())"
+        " ON CONFLICT (bot_name, user_sha256) DO UPDATE SET forgotten_at = EXCLUDED.forgotten_at",
+        (bot, user_sha256(user)),
+    )
 
 
 def read_partitions(store: MessageStore, pids: PartitionIds) -> list[StagedMessage]:
@@ -60,6 +111,7 @@ def recompute_user_facts(cursor: Any, pids: PartitionIds) -> int:
     """Rebuild user_facts for the touched users; returns how many rows they now have."""
     sql = (sql_dir() / "queries" / "recompute_user_facts.sql").read_text()
     total = 0
+    lock_bots(cursor, (b for b, _ in pids))  # before reading: a forget in flight finishes first
     for bot, users in sorted(touched_users(cursor, pids).items()):
         # Runs of other days of the same bot may recompute the same users at the same time.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('user_facts:' || %s))", (bot,))
