@@ -18,6 +18,7 @@ Postgres (see `recall`). `whisper-assets serve` binds 127.0.0.1 by default.
 from __future__ import annotations
 
 import contextlib
+import gc
 from datetime import datetime
 from typing import Annotated, Any, AsyncIterator, Optional
 
@@ -107,6 +108,10 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
 
             app.state.embedder = get_embedder(s.torch_threads)
         warm_up(app.state.embedder)
+        # Everything loaded so far (the model, dateparser's data) lives as long as the server: out
+        # of the collector's reach, a full collection no longer walks ~500k objects (~270 ms
+        # pauses measured in the middle of recalls, ~1 ms after the freeze).
+        gc.freeze()
         with contextlib.ExitStack() as stack:
             app.state.store = store
             if store is None and s.qdrant_url:

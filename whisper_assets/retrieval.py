@@ -46,8 +46,9 @@ DEFAULT_RECENT_LIMIT = 3
 DEFAULT_RELATED_LIMIT = 3
 DEFAULT_MESSAGE_LIMIT = 5
 # The Postgres fallback ranks at most this many of a user's latest messages (a Qdrant search has
-# no such horizon): ~8 MB of vectors, a few ms of numpy.
-MAX_MESSAGES_SCANNED = 5000
+# no such horizon). Fetching the rows is the cost, not the ranking: a full recall measured p50
+# ~16 ms at 1,000 messages and ~60 ms at 5,000 (benchmarks/retrieval.py notes).
+MAX_MESSAGES_SCANNED = 1000
 # all-MiniLM-L6-v2 cosine: a question and a summary on its topic score ~0.3-0.5 here, unrelated
 # pairs ~0.0-0.25 (measured on the shipped model).
 DEFAULT_MIN_SCORE = 0.30
