@@ -430,7 +430,7 @@ _BY_START_SQL = sa.text(
     " WHERE bot_name = :bot AND user_id = :user AND start_timestamp = ANY(:starts)"
 )
 _MESSAGES_SQL = sa.text(
-    "SELECT message_id::text, role, content, ts, day, vector FROM pending_messages"
+    "SELECT message_id::text, role, content, ts, vector FROM pending_messages"
     " WHERE bot_name = :bot AND user_id = :user AND ts <= :now"
     " AND (CAST(:start AS timestamptz) IS NULL OR ts >= :start)"
     " AND (CAST(:end AS timestamptz) IS NULL OR ts < :end)"
@@ -655,8 +655,12 @@ def recall(
             timings["semantic"] = (time.perf_counter() - t) * 1000
             if message_limit:
                 t = time.perf_counter()
-                search = _messages_qdrant if store is not None else _messages_postgres
-                messages = search(conn, store, bot, user, vector, time_range, message_limit, message_min_score, now)
+                if store is not None:
+                    messages = _messages_qdrant(store, bot, user, vector, time_range, message_limit,
+                                                message_min_score, now)
+                else:
+                    messages = _messages_postgres(conn, bot, user, vector, time_range, message_limit,
+                                                  message_min_score, now)
                 timings["messages"] = (time.perf_counter() - t) * 1000
         if time_range is None:
             taken = {s.start for s in related}
@@ -677,6 +681,12 @@ def recall(
     )
 
 
+def _cosines(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Exact cosine of each row to `vector` (what a Qdrant cosine search scores)."""
+    norms = np.linalg.norm(matrix, axis=1)
+    return (matrix @ vector) / np.maximum(norms * float(np.linalg.norm(vector)), 1e-12)
+
+
 def _related_postgres(
     conn: Connection, bot: str, user: str, vector: np.ndarray, shown: set[datetime], k: int, min_score: float,
     now: datetime,
@@ -684,9 +694,7 @@ def _related_postgres(
     rows = conn.execute(_VECTORS_SQL, {"bot": bot, "user": user, "now": now}).all()
     if not rows:
         return []
-    matrix = np.asarray([r[2] for r in rows], dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1)
-    scores = (matrix @ vector) / np.maximum(norms * float(np.linalg.norm(vector)), 1e-12)
+    scores = _cosines(np.asarray([r[2] for r in rows], dtype=np.float32), vector)
     picked: list[tuple[float, datetime, datetime]] = []
     for i in np.argsort(-scores):
         if scores[i] < min_score or len(picked) == k:
@@ -726,12 +734,11 @@ def _message_item(bot: str, message_id: str, role: str, text: str, ts: datetime,
 
 
 def _messages_qdrant(
-    conn: Connection, store: MessageStore | None, bot: str, user: str, vector: np.ndarray,
-    time_range: TimeRange | None, k: int, min_score: float, now: datetime,
+    store: MessageStore, bot: str, user: str, vector: np.ndarray, time_range: TimeRange | None, k: int,
+    min_score: float, now: datetime,
 ) -> list[MessageItem]:
     from whisper_assets.stores.qdrant import Range
 
-    assert store is not None
     upper = epoch_ms(now) + 1
     lower = None
     if time_range is not None:
@@ -751,17 +758,16 @@ def _messages_qdrant(
 
 
 def _messages_postgres(
-    conn: Connection, store: MessageStore | None, bot: str, user: str, vector: np.ndarray,
-    time_range: TimeRange | None, k: int, min_score: float, now: datetime,
+    conn: Connection, bot: str, user: str, vector: np.ndarray, time_range: TimeRange | None, k: int,
+    min_score: float, now: datetime,
 ) -> list[MessageItem]:
     params = {"bot": bot, "user": user, "now": now, "cap": MAX_MESSAGES_SCANNED,
               "start": time_range.start if time_range else None, "end": time_range.end if time_range else None}
     rows = conn.execute(_MESSAGES_SQL, params).all()
     if not rows:
         return []
-    matrix = np.frombuffer(b"".join(bytes(r[5]) for r in rows), dtype=np.float32).reshape(len(rows), -1)
-    norms = np.linalg.norm(matrix, axis=1)
-    scores = (matrix @ vector) / np.maximum(norms * float(np.linalg.norm(vector)), 1e-12)
+    matrix = np.frombuffer(b"".join(bytes(r[4]) for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    scores = _cosines(matrix, vector)
     out = []
     for i in np.argsort(-scores, kind="stable")[:k]:
         if scores[i] < min_score:
@@ -864,7 +870,7 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
         conv_title = "Recent conversations:"
     convs = [f"- {s.day.isoformat()}: {_clip(s.text, SUMMARY_CHARS)}" for s in result.summaries]
     related = [f"- {s.day.isoformat()}: {_clip(s.text, SUMMARY_CHARS)}" for s in result.related]
-    said = [f"- {m.timestamp.astimezone(get_zone(result.tz)):%Y-%m-%d} {'user' if m.role == 'user' else 'bot'}: "
+    said = [f"- {m.timestamp.astimezone(get_zone(result.tz)):%Y-%m-%d} {m.role}: "
             f"\"{_clip(m.text, MESSAGE_CHARS)}\"" for m in result.messages]
     # [title, lines, lines always kept, shown when empty]; dropped lines are counted per section
     fact_section = [fact_title, facts, 1, True]
