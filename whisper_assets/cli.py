@@ -61,9 +61,12 @@ def _ingest(path: Path, fmt: str, settings: Settings) -> int:
     for where, reason in report.errors:
         err.print(f"[yellow]skipped[/yellow] {path.name} {where}: {reason}")
     console.print(
-        f"{path.name}: {report.records} records, {report.stored} stored, {len(report.errors)} skipped"
+        f"{path.name}: {report.records} records, {report.stored} stored, {report.unchanged} unchanged "
+        f"(already stored with the same content), {report.duplicates} duplicates (same message id "
+        f"again in the file), {report.skipped} skipped",
+        soft_wrap=True,
     )
-    return len(report.errors)
+    return report.skipped
 
 
 @app.command("ingest")
@@ -71,11 +74,15 @@ def ingest_cmd(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="JSONL or LoCoMo JSON."),
     fmt: str = typer.Option("auto", "--format", help="auto | jsonl | locomo"),
 ) -> None:
-    """Store messages from a file through the hot path (bad records are reported and skipped)."""
+    """Store messages from a file through the hot path.
+
+    Bad records are reported with their location and skipped; the good ones are stored, and the
+    command then exits 1. Messages already stored with the same content are left as they are."""
     if fmt not in ("auto", "jsonl", "locomo"):
         err.print(f"[red]error:[/red] unknown format {fmt!r}: use auto, jsonl or locomo")
         raise typer.Exit(2)
-    _ingest(file, fmt, _settings())
+    if _ingest(file, fmt, _settings()):
+        raise typer.Exit(1)
 
 
 def _print_status(settings: Settings, bot: str | None) -> None:

@@ -4,7 +4,10 @@ JSONL: one object per line,
     {"bot": "elena", "user": "user_alice", "role": "user", "content": "...",
      "timestamp": "2026-11-09T08:15:00Z", "message_id": "<optional UUID>"}
 `timestamp` is ISO-8601 with a timezone. Without `message_id`, the id is derived from the
-message itself, so ingesting a file twice stores nothing twice.
+message itself, so ingesting a file twice stores nothing twice: a message already stored with
+the same content is left as it is (a completed one stays completed, it is not enriched again)
+and counted as unchanged. The same message id twice in one file is stored once (the last
+occurrence wins) and the repeats are counted as duplicates.
 
 LoCoMo (../shared/eval/locomo/README.md): the sample id becomes the bot, each speaker a user,
 every turn a `user` message at its session's date_time plus one second per turn (keeps order).
@@ -137,9 +140,20 @@ def parse_file(path: Path, fmt: Format = "auto") -> Iterator[Parsed]:
 
 @dataclass
 class IngestReport:
+    """records = stored + unchanged + duplicates + skipped (`len(errors)`).
+
+    stored: written as pending (new, or content changed); unchanged: already stored with the
+    same content, left as it was; duplicates: repeats of a message id seen earlier in the input."""
+
     records: int = 0
     stored: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
 
 
 def ingest(
@@ -147,20 +161,38 @@ def ingest(
     settings: Settings,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    """Validate every record; store the good ones in chunks; report the bad ones by location."""
+    """Validate every record; store the good ones in chunks; report the bad ones by location.
+
+    `on_progress(n)` is called as records that carry a message are done with (stored,
+    unchanged, refused or duplicate)."""
     report = IngestReport()
     embedder = get_embedder(settings.torch_threads)
-    chunk: list[Message] = []
+    chunk: dict[str, Message] = {}  # message id -> its last occurrence in this chunk
+    # Every id stored from this input -> (version, written?): an id repeated in a later chunk
+    # with other content is written again but counted once (as stored, since it was written).
+    seen: dict[str, tuple[str, bool]] = {}
 
     def flush() -> None:
         if not chunk:
             return
-        vectors = embed(chunk, embedder)
+        messages = list(chunk.values())
+        vectors = embed(messages, embedder)
         with open_store(settings) as store:
-            store.upsert_messages(chunk, vectors)
-        report.stored += len(chunk)
+            result = store.upsert_messages(messages, vectors)
+        for m in messages:
+            written = m.message_id not in result.unchanged_ids
+            before = seen.get(m.message_id)
+            if before is None:
+                if written:
+                    report.stored += 1
+                else:
+                    report.unchanged += 1
+            elif written and not before[1]:
+                report.unchanged -= 1
+                report.stored += 1
+            seen[m.message_id] = (m.version, written or (before is not None and before[1]))
         if on_progress:
-            on_progress(len(chunk))
+            on_progress(len(messages))
         chunk.clear()
 
     for record in parsed:
@@ -169,10 +201,27 @@ def ingest(
             report.errors.append((record.where, record.error or "unreadable"))
             continue
         try:
-            chunk.append(validate(record.item, settings))
+            message = validate(record.item, settings)
         except InvalidMessageError as exc:
             report.errors.append((record.where, str(exc)))
+            if on_progress:
+                on_progress(1)
             continue
+        mid = message.message_id
+        if mid in chunk:  # again within this chunk: the last occurrence wins
+            report.duplicates += 1
+            chunk[mid] = message
+            if on_progress:
+                on_progress(1)
+            continue
+        if mid in seen:  # again after an earlier chunk stored it
+            report.duplicates += 1
+            if seen[mid][0] == message.version:
+                if on_progress:
+                    on_progress(1)
+                continue  # the same message again: nothing to write
+            # edited since: written again below, still counted once in stored/unchanged
+        chunk[mid] = message
         if len(chunk) >= CHUNK:
             flush()
     flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -78,6 +79,36 @@ def message_id_for(bot_name: str, user_id: str, role: str, ts_ms: int, content: 
     return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join([bot_name, user_id, role, str(ts_ms), content])))
 
 
+def message_version(bot_name: str, user_id: str, role: str, ts_ms: int | datetime, content: str) -> str:
+    """The content version of a message: 16 hex digits of sha256 over its fields, \\x1f-joined.
+
+    Two writes of a message id with the same version are the same message (a re-send, a
+    re-ingest): the store leaves the point as it is. A staged row (Postgres `pending_messages`)
+    gets the same version from its columns: `message_version(bot_name, user_id, role, ts, content)`
+    with `ts` its aware datetime (or `epoch_ms(ts)`); a naive datetime or any other type is refused,
+    since a silently different string would make every version differ.
+    """
+    if isinstance(ts_ms, datetime):
+        if ts_ms.tzinfo is None or ts_ms.utcoffset() is None:
+            raise TypeError(f"message_version needs an aware datetime, got naive {ts_ms.isoformat()}")
+        ts_ms = epoch_ms(ts_ms)
+    elif isinstance(ts_ms, bool) or not isinstance(ts_ms, int):
+        raise TypeError(f"message_version needs epoch milliseconds (int) or a datetime, not {type(ts_ms).__name__}")
+    role = role.value if isinstance(role, Role) else str(role)
+    raw = "\x1f".join([bot_name, user_id, role, str(ts_ms), content])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
+def payload_version(payload: dict[str, Any]) -> str | None:
+    """The version of a stored point from its payload fields; None if the payload is unreadable."""
+    try:
+        return message_version(
+            payload["bot_name"], payload["user_id"], payload["role"], int(payload["ts"]), payload["content"]
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     message_id: str
@@ -94,6 +125,11 @@ class Message:
     @property
     def day(self) -> str:
         return self.timestamp.date().isoformat()
+
+    @property
+    def version(self) -> str:
+        """See `message_version`: changes when any stored field of the message changes."""
+        return message_version(self.bot_name, self.user_id, self.role.value, self.ts_ms, self.content)
 
     def payload(self, stored_ms: int) -> dict[str, Any]:
         """The Qdrant payload (see ARCHITECTURE.md); `ts` is integer epoch milliseconds.

@@ -1,7 +1,9 @@
 import json
+import uuid
 
 from typer.testing import CliRunner
 
+import whisper_assets.ingest as ingest_module
 from whisper_assets.cli import app, sample_corpus_path
 from whisper_assets.ingest import ingest, parse_file, parse_jsonl, parse_locomo
 from whisper_assets.settings import load_settings
@@ -30,7 +32,7 @@ def test_jsonl_bad_lines_are_reported_by_number_and_good_ones_kept(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     settings = load_settings(data_dir=tmp_path / "w")
     report = ingest(parse_file(path), settings)
-    assert report.stored == 2 and report.records == 7
+    assert (report.records, report.stored, report.unchanged, report.duplicates, report.skipped) == (7, 2, 0, 0, 5)
     assert [where for where, _ in report.errors] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
     reasons = dict(report.errors)
     assert "invalid JSON" in reasons["line 2"] and "unknown role" in reasons["line 3"]
@@ -42,7 +44,7 @@ def test_jsonl_bad_lines_are_reported_by_number_and_good_ones_kept(tmp_path):
         assert store.status_by_day()[0].pending == 2
 
     again = ingest(parse_file(path), settings)  # same file twice: nothing duplicated
-    assert again.stored == 2
+    assert (again.records, again.stored, again.unchanged, again.skipped) == (7, 0, 2, 5)
     with open_store(settings) as store:
         assert store.status_by_day()[0].pending == 2
 
@@ -91,7 +93,96 @@ def test_cli_ingest_and_status(tmp_path, monkeypatch):
     path.write_text(_line() + "\n" + _line(content="") + "\n")
     runner = CliRunner()
     result = runner.invoke(app, ["ingest", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "1 stored, 1 skipped" in result.output and "line 2" in result.output
+    assert result.exit_code == 1, result.output  # a skipped line is an error, the good one is stored
+    assert "2 records, 1 stored" in result.output and "1 skipped" in result.output
+    assert "line 2" in result.output
     result = runner.invoke(app, ["status"])
     assert result.exit_code == 0 and "elena" in result.output and "1 pending, 0 completed" in result.output
+
+
+def _points(settings):
+    with open_store(settings) as store:
+        return {r.id: r.payload for r in store.engine.scroll(store.messages, {})}
+
+
+def _complete_all(settings, run_id="run-1"):
+    with open_store(settings) as store:
+        points = {r.id: r.payload for r in store.engine.scroll(store.messages, {})}
+        staged = {s.message.message_id: s.message.version
+                  for bot, day in {(p["bot_name"], p["day"]) for p in points.values()}
+                  for s in store.day_messages(bot, day)}
+        return store.mark_completed(staged, run_id, "2026-11-12T00:00:00Z")
+
+
+def test_cli_ingest_twice_reports_unchanged_and_keeps_completed_points(tmp_path, monkeypatch):
+    monkeypatch.setenv("WHISPER_DATA_DIR", str(tmp_path / "w"))
+    settings = load_settings(data_dir=tmp_path / "w")
+    path = tmp_path / "in.jsonl"
+    lines = [
+        _line(content="My brother repairs old clocks", timestamp="2026-11-09T10:00:00Z"),
+        _line(content="He has a workshop in the basement", timestamp="2026-11-09T10:01:00Z"),
+        _line(content="My brother repairs old clocks", timestamp="2026-11-09T10:00:00Z"),  # same message again
+        _line(user="user_bruno", content="I collect vinyl records", timestamp="2026-11-10T09:00:00Z"),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "4 records, 3 stored, 0 unchanged" in result.output
+    assert "1 duplicates" in result.output and "0 skipped" in result.output
+    assert _complete_all(settings).marked == 3
+    before = _points(settings)
+    assert {p["enrichment_status"] for p in before.values()} == {"completed"}
+
+    result = runner.invoke(app, ["ingest", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "4 records, 0 stored, 3 unchanged" in result.output and "1 duplicates" in result.output
+    assert _points(settings) == before  # still completed, same stored_ms: nothing to enrich again
+    result = runner.invoke(app, ["status"])
+    assert "0 pending, 3 completed" in result.output
+
+
+def test_reingest_with_edited_content_under_an_explicit_id_is_pending_again(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "w")
+    mid = str(uuid.uuid4())
+    path = tmp_path / "in.jsonl"
+    path.write_text(_line(message_id=mid, content="The concert starts at nine") + "\n"
+                    + _line(content="I bought two tickets", timestamp="2026-11-09T08:16:00Z") + "\n")
+    assert ingest(parse_file(path), settings).stored == 2
+    _complete_all(settings)
+    path.write_text(_line(message_id=mid, content="The concert starts at ten") + "\n"
+                    + _line(content="I bought two tickets", timestamp="2026-11-09T08:16:00Z") + "\n")
+    report = ingest(parse_file(path), settings)
+    assert (report.stored, report.unchanged, report.duplicates) == (1, 1, 0)
+    points = _points(settings)
+    assert points[mid]["content"] == "The concert starts at ten"
+    assert points[mid]["enrichment_status"] == "pending"
+    assert sorted(p["enrichment_status"] for p in points.values()) == ["completed", "pending"]
+
+
+def test_duplicates_across_chunks_are_counted_once_and_the_last_occurrence_wins(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest_module, "CHUNK", 2)
+    settings = load_settings(data_dir=tmp_path / "w")
+    mid = str(uuid.uuid4())
+    lines = [
+        _line(message_id=mid, content="Draft one of my speech"),
+        _line(content="The wedding is in June", timestamp="2026-11-09T08:20:00Z"),
+        _line(content="The wedding is in June", timestamp="2026-11-09T08:20:00Z"),  # same, next chunk
+        _line(message_id=mid, content="Draft two of my speech"),  # edited, next chunk
+        _line(message_id=mid, content="Draft two of my speech"),
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    progress = []
+    report = ingest(parse_file(path), settings, on_progress=progress.append)
+    assert (report.records, report.stored, report.unchanged, report.duplicates, report.skipped) == (5, 2, 0, 3, 0)
+    assert sum(progress) == 5
+    points = _points(settings)
+    assert len(points) == 2 and points[mid]["content"] == "Draft two of my speech"
+
+    _complete_all(settings)
+    again = ingest(parse_file(path), settings)  # the first draft is written, then the second again
+    assert (again.stored, again.unchanged, again.duplicates) == (1, 1, 3)
+    points = _points(settings)
+    assert points[mid]["content"] == "Draft two of my speech"
+    assert points[mid]["enrichment_status"] == "pending"

@@ -16,13 +16,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 from filelock import FileLock, Timeout
 
 from whisper_assets.embedding import EMBEDDING_DIM
-from whisper_assets.messages import Message, Status, epoch_ms
+from whisper_assets.messages import Message, Status, epoch_ms, payload_version
 from whisper_assets.settings import Settings
 
 # field -> "keyword" | "integer": every field we filter or facet on is indexed
@@ -37,6 +37,7 @@ MESSAGE_INDEXES = {
 }
 SUMMARY_INDEXES = {"bot_name": "keyword", "user_id": "keyword", "day": "keyword", "start_ts": "integer"}
 SCROLL_PAGE = 1024
+RETRIEVE_PAGE = 1024  # ids per retrieve request
 
 
 class StoreError(RuntimeError):
@@ -73,6 +74,7 @@ class Engine(Protocol):
     def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None: ...
     def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None: ...
     def scroll(self, name: str, where: Conditions, with_vectors: bool = False) -> list[Record]: ...
+    def retrieve(self, name: str, ids: Sequence[str]) -> list[Record]: ...
     def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]: ...
     def count(self, name: str, where: Conditions) -> int: ...
     def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None: ...
@@ -157,6 +159,14 @@ class EdgeEngine:
             if offset is None:
                 return out
 
+    def retrieve(self, name: str, ids: Sequence[str]) -> list[Record]:
+        """The points of these ids that exist (payload, no vectors); missing ids are left out."""
+        shard, out = self._shard(name), []
+        for start in range(0, len(ids), RETRIEVE_PAGE):
+            records = shard.retrieve(list(ids[start:start + RETRIEVE_PAGE]), True, False)
+            out.extend(_record(r, False) for r in records)
+        return out
+
     def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]:
         request = self.q.FacetRequest(key=key, limit=1_000_000, exact=True, filter=self._where(where))
         return {hit.value: hit.count for hit in self._shard(name).facet(request)}
@@ -240,6 +250,16 @@ class ClientEngine:
             if offset is None:
                 return out
 
+    def retrieve(self, name: str, ids: Sequence[str]) -> list[Record]:
+        """The points of these ids that exist (payload, no vectors); missing ids are left out."""
+        out = []
+        for start in range(0, len(ids), RETRIEVE_PAGE):
+            records = self.client.retrieve(
+                name, ids=list(ids[start:start + RETRIEVE_PAGE]), with_payload=True, with_vectors=False
+            )
+            out.extend(_record(r, False) for r in records)
+        return out
+
     def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]:
         response = self.client.facet(name, key, facet_filter=self._where(where), limit=1_000_000, exact=True)
         return {hit.value: hit.count for hit in response.hits}
@@ -275,6 +295,34 @@ class StoredMessage:
 
 
 @dataclass(frozen=True)
+class UpsertResult:
+    """What `upsert_messages` did: points written (pending, new `stored_ms`) and points left
+    untouched because they already held the same version of the message."""
+
+    written: int = 0
+    unchanged: int = 0
+    unchanged_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    """What `mark_completed` did with the staged ids: marked completed; left pending because the
+    point's content changed after it was staged; skipped because the point no longer exists."""
+
+    marked: int = 0
+    changed: int = 0
+    missing: int = 0
+
+
+def _point_id(message_id: str) -> str:
+    """The canonical form engines return ids in (lower-case UUID), so lookups match."""
+    try:
+        return str(uuid.UUID(str(message_id)))
+    except ValueError:
+        return str(message_id)
+
+
+@dataclass(frozen=True)
 class DayStatus:
     bot_name: str
     day: str
@@ -294,15 +342,37 @@ class MessageStore:
         self.engine.ensure_collection(self.messages, EMBEDDING_DIM, MESSAGE_INDEXES)
         self.engine.ensure_collection(self.summaries, EMBEDDING_DIM, SUMMARY_INDEXES)
 
-    def upsert_messages(self, messages: Sequence[Message], vectors: np.ndarray) -> None:
+    def upsert_messages(self, messages: Sequence[Message], vectors: np.ndarray) -> UpsertResult:
+        """Write messages as pending points, except those already stored with the same version.
+
+        Invariant 8: re-storing identical content (a re-send, a re-ingest) leaves the point as it
+        is (status, `stored_ms`, `enriched_at`, vector), so a completed message is never enriched
+        (paid for) twice. A new message, or a message id whose content changed, is written as
+        pending with a new `stored_ms`, so the sensor sees it. The same id twice in one batch is
+        one message: the last occurrence wins. Versions are computed from the payload fields
+        (`messages.payload_version`), so points written before versions existed compare too.
+
+        Read-then-write: with the embedded engine the caller holds the store under the file lock,
+        so nothing else writes in between. With a Qdrant server two writers of the same id can
+        interleave; both write pending, so the worst case is one extra enrichment.
+        """
         if len(messages) != len(vectors):
             raise ValueError(f"{len(messages)} messages but {len(vectors)} vectors")
         if not messages:
-            return
-        stored_ms = epoch_ms(datetime.now(timezone.utc))
-        self.engine.upsert(
-            self.messages, [m.message_id for m in messages], vectors, [m.payload(stored_ms) for m in messages]
-        )
+            return UpsertResult()
+        latest: dict[str, int] = {}  # point id -> index of its last occurrence
+        for i, m in enumerate(messages):
+            latest[_point_id(m.message_id)] = i
+        current = {r.id: payload_version(r.payload) for r in self.engine.retrieve(self.messages, list(latest))}
+        unchanged = frozenset(pid for pid, i in latest.items() if current.get(pid) == messages[i].version)
+        todo = [i for pid, i in latest.items() if pid not in unchanged]
+        if todo:
+            stored_ms = epoch_ms(datetime.now(timezone.utc))
+            self.engine.upsert(
+                self.messages, [messages[i].message_id for i in todo], np.asarray(vectors)[todo],
+                [messages[i].payload(stored_ms) for i in todo],
+            )
+        return UpsertResult(written=len(todo), unchanged=len(unchanged), unchanged_ids=unchanged)
 
     def day_messages(self, bot_name: str, day: str, with_vectors: bool = False) -> list[StoredMessage]:
         """All of one bot-day's messages, pending or not, in time order."""
@@ -315,10 +385,33 @@ class MessageStore:
         return out
 
     def set_status(self, ids: Sequence[str], status: Status, run_id: str | None, at: str | None) -> None:
+        """Unconditional status write; enrichment marks through `mark_completed` instead."""
         self.engine.set_payload(
             self.messages, ids,
             {"enrichment_status": status.value, "enrichment_run_id": run_id, "enriched_at": at},
         )
+
+    def mark_completed(self, staged: Mapping[str, str], run_id: str, at: str) -> MarkResult:
+        """Mark completed the points whose current version is the version the run enriched.
+
+        `staged` maps message id -> `message_version` of the row the run staged. A message
+        re-sent with new content while the run was in flight has another version now: it stays
+        pending, so the next run enriches it (invariant 8). Ids with no point any more (deleted,
+        pruned, forgotten) are skipped. Call only after the run's outputs are committed
+        (invariant 2).
+
+        Read-then-write: with the embedded engine the caller holds the store under the file
+        lock, so the check and the mark are atomic w.r.t. every other process. With a Qdrant
+        server there is a small window between `retrieve` and `set_payload`: a new version
+        written by a bot in that window is marked completed without being enriched (until the
+        partition is re-materialized, e.g. by the daily close-out, which reads all its messages).
+        """
+        wanted = {_point_id(mid): version for mid, version in staged.items()}
+        current = {r.id: payload_version(r.payload) for r in self.engine.retrieve(self.messages, list(wanted))}
+        to_mark = [pid for pid, version in wanted.items() if pid in current and current[pid] == version]
+        missing = sum(pid not in current for pid in wanted)
+        self.set_status(to_mark, Status.COMPLETED, run_id, at)
+        return MarkResult(marked=len(to_mark), changed=len(wanted) - len(to_mark) - missing, missing=missing)
 
     def bots(self) -> list[str]:
         return sorted(self.engine.facet(self.messages, "bot_name", {}))
