@@ -2,7 +2,7 @@
 
 An output is the list of rows of every bot-day the run covers (a run may cover a range).
 `handle_output` replaces exactly those partitions — DELETE their rows, INSERT the new ones —
-in one transaction, minus the rows of users forgotten since the run started (a forget that lands
+in the run's transaction (every output of a run commits together), minus the rows of users forgotten since the run started (a forget that lands
 mid-run stays a forget: see `persistence.drop_forgotten`); `load_input` reads the partitions the
 downstream step asks for.
 """
@@ -140,12 +140,13 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         return TABLES[name]
 
     def handle_output(self, context: dg.OutputContext, obj: Sequence[Any]) -> None:
+        """Into the run's transaction (StoresResource.run_transaction): committed with the rest of
+        the run, under the run's exclusive lock on its bots."""
         spec = self._spec(context.asset_key)
         pids = partition_ids(context.asset_partition_keys)
-        engine = self.stores.engine()
+        tx = self.stores.run_transaction(context.run_id, (b for b, _ in pids))
         started = run_started_at(context.step_context.instance, context.run_id)
-        with engine.begin() as conn:
-            written = replace_partitions(conn.connection.cursor(), spec, pids, obj, started)
+        written = replace_partitions(tx.cursor, spec, pids, obj, started)
         context.add_output_metadata(
             {"table": spec.table, "rows_written": written, "partitions_replaced": len(pids)}
         )
@@ -153,6 +154,6 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> list[Any]:
         spec = self._spec(context.asset_key)
         pids = partition_ids(context.asset_partition_keys)
-        engine = self.stores.engine()
-        with engine.begin() as conn:
-            return load_partitions(conn.connection.cursor(), spec, pids)
+        # The run's own transaction: it sees what this run staged and has not committed yet.
+        tx = self.stores.run_transaction(context.step_context.run_id, (b for b, _ in pids))
+        return load_partitions(tx.cursor, spec, pids)

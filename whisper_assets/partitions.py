@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 import dagster as dg
 
-from whisper_assets.messages import FIRST_DAY, validate_bot_name
+from whisper_assets.messages import FIRST_DAY, MAX_FUTURE, validate_bot_name
 
 MAX_DAYS_PER_RUN = 31  # the assets' BackfillPolicy batches the same way
 
 bots_partitions = dg.DynamicPartitionsDefinition(name="bots")
-# end_offset=1 includes today, so a conversation is enriched the day it happens.
+# end_offset=2 includes today and tomorrow: a conversation is enriched the day it happens, and a
+# message stamped up to MAX_FUTURE (one day) ahead, which the hot path accepts, has its partition.
+DAYS_AHEAD = 1
+assert MAX_FUTURE <= timedelta(days=DAYS_AHEAD)
 days_partitions = dg.DailyPartitionsDefinition(
-    start_date=FIRST_DAY.isoformat(), end_offset=1, timezone="UTC"
+    start_date=FIRST_DAY.isoformat(), end_offset=1 + DAYS_AHEAD, timezone="UTC"
 )
 bot_day_partitions = dg.MultiPartitionsDefinition({"bot": bots_partitions, "day": days_partitions})
+
+
+def latest_day(now: datetime) -> date:
+    """The last day partition that exists at `now` (aware)."""
+    return now.astimezone(timezone.utc).date() + timedelta(days=DAYS_AHEAD)
 
 
 def partition_key(bot_name: str, day: date | str) -> dg.MultiPartitionKey:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
 import dagster as dg
 
-from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.automation import JOBS, enrichment_job
+from whisper_assets.defs.assets import ASSETS, CHECKS
+from whisper_assets.defs.instance import persistent_instance
 from whisper_assets.defs.resources import LLMResource, StoresResource
+from whisper_assets.defs.run_tags import SOURCE, partition_tags
 from whisper_assets.definitions import build_resources
 from whisper_assets.partitions import bots_partitions, day_ranges, partition_key
 
@@ -35,11 +37,6 @@ def failure_message(error: Any) -> str:
     return error.message.strip()
 
 
-def default_instance() -> dg.DagsterInstance:
-    """The DAGSTER_HOME instance when there is one (runs show in the UI), else an ephemeral one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
 def materialize_days(
     days_by_bot: dict[str, Iterable[date]],
     instance: dg.DagsterInstance | None = None,
@@ -48,25 +45,24 @@ def materialize_days(
     raise_on_error: bool = False,
     log_level: str = "WARNING",
 ) -> list[RunOutcome]:
-    instance = instance or default_instance()
+    """Run `enrichment_job` in this process for the chosen days, in the persistent instance unless
+    one is given: the runs, their tags, materializations and checks show in the UI like the sensor's."""
+    stores = stores or StoresResource()
+    instance = instance or persistent_instance(stores.settings())
     known = set(instance.get_dynamic_partitions(bots_partitions.name))
     new_bots = sorted(set(days_by_bot) - known)
     if new_bots:
         instance.add_dynamic_partitions(bots_partitions.name, new_bots)
-    resources = build_resources(stores, llm)
+    job = dg.Definitions(
+        assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, resources=build_resources(stores, llm)
+    ).resolve_job_def(enrichment_job.name)
     outcomes = []
     for bots, first, last in plan_runs(days_by_bot, instance.get_dynamic_partitions(bots_partitions.name)):
-        start, end = str(partition_key(bots[0], first)), str(partition_key(bots[-1], last))
-        single = start == end
-        result = dg.materialize(
-            ASSETS,
+        tags = partition_tags(bots, str(first), str(last))
+        result = job.execute_in_process(
             instance=instance,
-            resources=resources,
-            partition_key=start if single else None,
-            tags={} if single else {
-                "dagster/asset_partition_range_start": start,
-                "dagster/asset_partition_range_end": end,
-            },
+            partition_key=str(partition_key(bots[0], first)) if first == last and len(bots) == 1 else None,
+            tags={**tags, SOURCE: "cli"},
             raise_on_error=raise_on_error,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )

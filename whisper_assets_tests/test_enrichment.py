@@ -484,7 +484,7 @@ def test_one_failing_day_fails_the_whole_run_and_writes_nothing(settings, stub):
     assert not outcome.success and (outcome.first_day, outcome.last_day) == (DAY, DAY2)
     assert f"{BOT}|{DAY2}" in (outcome.error or "")
     assert_nothing_written(settings)
-    assert count(settings, "pending_messages") == 2  # staged, but no derived rows
+    assert count(settings, "pending_messages") == 0  # the staging rolled back with the rest of the run
     assert set(statuses(settings).values()) == {"pending"}
     failed = {r["day"]: r for r in runs(settings) if r["status"] == "failed"}
     assert "not JSON" in failed[DAY2]["error"]

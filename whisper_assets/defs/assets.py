@@ -19,7 +19,7 @@ from whisper_assets.embedding import EMBEDDING_MODEL
 from whisper_assets.enrichment import persistence
 from whisper_assets.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.enrichment.pipeline import PartitionResult, embed_summaries, enrich_partitions
-from whisper_assets.io_managers import run_started_at
+from whisper_assets.io_managers import TABLES, load_partitions, run_started_at
 from whisper_assets.llm.backend import Usage
 from whisper_assets.messages import epoch_ms
 from whisper_assets.partitions import MAX_DAYS_PER_RUN, bot_day_partitions, partition_ids
@@ -66,6 +66,8 @@ def _pid(row: Any) -> str:
 def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) -> list[StagedMessage]:
     """Every message of the bot-day, read from Qdrant with its vector and staged in Postgres."""
     pids = partition_ids(context.partition_keys)
+    # First the bots' exclusive locks: a second run of these bots waits here, before it reads.
+    stores.run_transaction(context.run_id, (b for b, _ in pids))
     with stores.open_store() as store:
         rows = persistence.read_partitions(store, pids)
     context.add_output_metadata({
@@ -164,9 +166,8 @@ def enrich_messages(
                             messages=lambda g: sum(s.message_count for s in g)),
     })
     yield from _check_results(pending_messages, facts, summaries, results, stores.settings())
-    # Outputs are stored as they are yielded, so the run record follows the committed rows.
-    with stores.engine().begin() as conn:
-        persistence.record_runs(conn.connection.cursor(), records)
+    # In the run's transaction: the record commits with the rows it describes.
+    persistence.record_runs(stores.run_transaction(context.run_id).cursor, records)
 
 
 def _check_results(
@@ -232,10 +233,9 @@ def pending_lag_check(stores: StoresResource) -> dg.AssetCheckResult:
 def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
     """The seed's consolidated facts, recomputed from fact_observations for the users these days touch."""
     pids = partition_ids(context.partition_keys)
-    with stores.engine().begin() as conn:
-        cursor = conn.connection.cursor()
-        rows = persistence.recompute_user_facts(cursor, pids)
-        users = sum(len(u) for u in persistence.touched_users(cursor, pids).values())
+    cursor = stores.run_transaction(context.run_id, (b for b, _ in pids)).cursor
+    rows = persistence.recompute_user_facts(cursor, pids)
+    users = sum(len(u) for u in persistence.touched_users(cursor, pids).values())
     return dg.MaterializeResult(metadata={"users_recomputed": users, "user_facts_rows": rows})
 
 
@@ -249,18 +249,9 @@ def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.
 def summary_embeddings(
     context: dg.AssetExecutionContext, windowed_summaries: list[Summary], stores: StoresResource
 ) -> list[SummaryEmbedding]:
-    """A 384-d vector per summary, kept in Postgres and in the Qdrant `summaries` collection."""
-    pids = partition_ids(context.partition_keys)
+    """A 384-d vector per summary, kept in Postgres; copied to the Qdrant `summaries` collection
+    once the run has committed (completed_messages)."""
     rows = embed_summaries(windowed_summaries, stores.embedder(), EMBEDDING_MODEL)
-    started = run_started_at(context.instance, context.run_id)
-    with stores.open_store() as store:
-        # Checked while the store is held: a forget deletes its points under the same store lock,
-        # after recording itself, so it either comes after this write or is seen here.
-        with stores.engine().begin() as conn:
-            gone = persistence.forgotten_since(conn.connection.cursor(), (b for b, _ in pids), started)
-        if gone:
-            rows = [e for e in rows if (e.bot_name, persistence.user_sha256(e.user_id)) not in gone]
-        persistence.replace_summary_vectors(store, pids, windowed_summaries, rows)
     context.add_output_metadata({"embeddings": len(rows), "model": EMBEDDING_MODEL, "dimensions": 384})
     return rows
 
@@ -273,13 +264,29 @@ def summary_embeddings(
     kinds={"qdrant"},
 )
 def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
-    """Marks the staged points `completed` — only now that their facts and summaries are committed."""
+    """Commits the run's rows, then copies the summary vectors to Qdrant and marks the staged points
+    `completed` — only those whose content is still what the run enriched (an edit made meanwhile
+    stays pending for the next run)."""
     pids = partition_ids(context.partition_keys)
-    with stores.engine().begin() as conn:
-        ids = persistence.staged_message_ids(conn.connection.cursor(), pids)
+    tx = stores.run_transaction(context.run_id, (b for b, _ in pids))
+    staged = persistence.staged_versions(tx.cursor, pids)
+    summaries = load_partitions(tx.cursor, TABLES["windowed_summaries"], pids)
+    vectors = load_partitions(tx.cursor, TABLES["summary_embeddings"], pids)
+    tx.commit()
+    started = run_started_at(context.instance, context.run_id)
     with stores.open_store() as store:
-        persistence.mark_completed(store, ids, context.run_id)
-    return dg.MaterializeResult(metadata={"messages_completed": len(ids), "partitions": len(pids)})
+        # Checked while the store is held: a forget deletes its points under the same store lock,
+        # after recording itself, so it either comes after this write or is seen here.
+        with stores.engine().begin() as conn:
+            gone = persistence.forgotten_since(conn.connection.cursor(), (b for b, _ in pids), started)
+        if gone:
+            vectors = [e for e in vectors if (e.bot_name, persistence.user_sha256(e.user_id)) not in gone]
+        persistence.replace_summary_vectors(store, pids, summaries, vectors)
+        marked = persistence.mark_completed(store, staged, context.run_id)
+    return dg.MaterializeResult(metadata={
+        "messages_completed": marked.marked, "changed_since_staged": marked.changed,
+        "missing": marked.missing, "partitions": len(pids),
+    })
 
 
 ASSETS = [pending_messages, enrich_messages, user_facts, summary_embeddings, completed_messages]

@@ -7,16 +7,16 @@ from typing import Optional
 import dagster as dg
 
 from whisper_assets.defs.assets import ASSETS, pending_lag_check
+from whisper_assets.defs.instance import is_temporary
 from whisper_assets.defs.resources import StoresResource
+from whisper_assets.defs.run_tags import REASON, SOURCE, partition_tags
 from whisper_assets.enrichment.scheduling import (
     SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
 from whisper_assets.maintenance import forget_user, prune
 from whisper_assets.messages import epoch_ms
-from whisper_assets.partitions import bot_day_partitions, bots_partitions, partition_key
+from whisper_assets.partitions import bot_day_partitions, bots_partitions, latest_day, partition_key
 from whisper_assets.settings import load_settings
-
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 enrichment_job = dg.define_asset_job(
     "enrichment_job",
@@ -26,11 +26,6 @@ enrichment_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Enrich bot-day partitions: facts, summaries, embeddings, then mark points completed.",
 )
-
-
-def _partition_tags(bot: str, first: str, last: str) -> dict[str, str]:
-    start, end = str(partition_key(bot, first)), str(partition_key(bot, last))
-    return {"bot": bot} if start == end else {"bot": bot, RANGE_START: start, RANGE_END: end}
 
 
 @dg.sensor(
@@ -45,29 +40,52 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
     config = SensorConfig(settings.sensor_debounce_s, settings.sensor_pile_up, max(900.0, settings.sensor_debounce_s),
                           frozenset(settings.fast_track_users))
     state = SensorState.from_cursor(context.cursor)
+    now = datetime.now(timezone.utc)
+    if is_temporary(context.instance):
+        context.log.warning("this Dagster instance is temporary: its history is deleted when `dagster dev` exits; "
+                            "start it with `whisper-assets dev` (DAGSTER_HOME under WHISPER_DATA_DIR)")
     with stores.open_store() as store:
+        # A new or lost instance (empty cursor): every bot in the store becomes a partition again,
+        # pending or not, so all of them can be backfilled from the UI.
+        stored_bots = store.bots() if not context.cursor else []
         # Re-read a minute back: with a Qdrant server, writers' upserts can land out of order.
         new_points = scan_new_pending(store, max(0, state.stored_ms - 60_000))
-        plan = plan_tick(state, new_points, lambda keys: count_pending(store, keys),
-                         epoch_ms(datetime.now(timezone.utc)), config)
+        plan = plan_tick(state, new_points, lambda keys: count_pending(store, keys), epoch_ms(now), config,
+                         latest_day(now))
     for bot in plan.invalid_bots:
         context.log.warning(f"skipping pending points of bot {bot!r}: not a valid partition key")
     known = set(context.instance.get_dynamic_partitions(bots_partitions.name))
-    seen = {key.split("|")[0] for key in plan.state.groups}
-    new_bots = sorted(seen - known)
-    requests = [
-        dg.RunRequest(
-            run_key=run.run_key,
-            partition_key=None if run.first_day != run.last_day else str(partition_key(run.bot_name, run.first_day)),
-            tags={**_partition_tags(run.bot_name, str(run.first_day), str(run.last_day)), "whisper/reason": run.reason},
-        )
-        for run in plan.runs
-    ]
+    seen = {key.split("|")[0] for key in plan.state.groups} | set(stored_bots)
+    new_bots = sorted(b for b in seen - known if _valid_bot(b))
+    requests = []
+    for run in plan.runs:
+        try:  # one bot's problem becomes its own log line and skip reason, never the tick's failure
+            tags = partition_tags([run.bot_name], str(run.first_day), str(run.last_day))
+            single = run.first_day == run.last_day
+            requests.append(dg.RunRequest(
+                run_key=run.run_key,
+                partition_key=str(partition_key(run.bot_name, run.first_day)) if single else None,
+                tags={**tags, REASON: run.reason, SOURCE: "sensor"},
+            ))
+        except Exception as exc:  # noqa: BLE001
+            context.log.error(f"bot {run.bot_name!r} {run.first_day}..{run.last_day}: not requested: {exc}")
+            plan.waiting[f"{run.bot_name}|{run.first_day}"] = f"not requested: {type(exc).__name__}"
+    if requests and plan.waiting:
+        context.log.info("waiting: " + plan.skip_reason())
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[bots_partitions.build_add_request(new_bots)] if new_bots else [],
         cursor=plan.state.to_cursor(),
+        skip_reason=None if requests else plan.skip_reason(),
     )
+
+
+def _valid_bot(bot: str) -> bool:
+    try:
+        partition_key(bot, "2022-01-01")
+        return True
+    except ValueError:
+        return False
 
 
 @dg.schedule(job=enrichment_job, cron_schedule="30 0 * * *", execution_timezone="UTC",
@@ -77,7 +95,7 @@ def daily_closeout_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.Ru
     yesterday = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
     return [
         dg.RunRequest(run_key=f"closeout|{bot}|{yesterday}", partition_key=str(partition_key(bot, yesterday)),
-                      tags={"bot": bot, "whisper/reason": "daily close-out"})
+                      tags={"bot": bot, REASON: "daily close-out", SOURCE: "schedule"})
         for bot in context.instance.get_dynamic_partitions(bots_partitions.name)
     ]
 

@@ -6,20 +6,28 @@ Secrets never enter Dagster config: the API key is read from OPENAI_API_KEY by t
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import dagster as dg
 from sqlalchemy.engine import Engine
 
 from whisper_assets.embedding import Embedder, get_embedder
+from whisper_assets.enrichment.run_transaction import RunTransaction
 from whisper_assets.llm.backend import EnrichmentBackend, RateLimiter
 from whisper_assets.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import MessageStore, open_store
 
 
+# The open transaction of each run in this process (the in-process executor runs every step of a
+# run here). Nested copies of StoresResource (the IO manager's) find the same one by run id.
+_RUN_TRANSACTIONS: dict[str, RunTransaction] = {}
+
+
 class StoresResource(dg.ConfigurableResource):
-    """Qdrant, Postgres and the embedding model, as the settings configure them."""
+    """Qdrant, Postgres and the embedding model, as the settings configure them; and each run's
+    Postgres transaction, committed by the run's last asset or, when the run's selection stops
+    earlier, at the end of a run whose steps all succeeded (else rolled back: nothing half-written)."""
 
     data_dir: Optional[str] = None
     database_url: Optional[str] = None
@@ -40,6 +48,31 @@ class StoresResource(dg.ConfigurableResource):
 
     def embedder(self) -> Embedder:
         return get_embedder(self.settings().torch_threads)
+
+    def run_transaction(self, run_id: str, bots: Iterable[str] = ()) -> RunTransaction:
+        """This run's transaction (begun on first use), holding the locks of `bots`."""
+        tx = _RUN_TRANSACTIONS.get(run_id)
+        if tx is None or not tx.open:
+            tx = _RUN_TRANSACTIONS[run_id] = RunTransaction(self.engine(), run_id)
+        tx.lock(bots)
+        return tx
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        run_id = context.run_id
+        tx = _RUN_TRANSACTIONS.pop(run_id, None) if run_id else None
+        if tx is None:
+            return
+        if tx.open and not _run_failed(context.instance, run_id):
+            tx.commit()
+        else:
+            tx.close()
+
+
+def _run_failed(instance: dg.DagsterInstance | None, run_id: str) -> bool:
+    if instance is None:
+        return True
+    failures = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE, limit=1).records
+    return bool(failures)
 
 
 class LLMResource(dg.ConfigurableResource):

@@ -8,16 +8,16 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from psycopg2.extras import execute_values
 
 from whisper_assets.enrichment.models import StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.enrichment.pipeline import PartitionResult
-from whisper_assets.messages import Status, epoch_ms
+from whisper_assets.messages import epoch_ms, message_version
 from whisper_assets.stores.postgres import sql_dir
-from whisper_assets.stores.qdrant import MessageStore
+from whisper_assets.stores.qdrant import MarkResult, MessageStore
 
 PartitionIds = list[tuple[str, date]]
 _SUMMARY_NS = uuid.UUID("3d8e0f5a-2c4b-4e7a-8f61-9b2d7c1e5a40")
@@ -122,8 +122,16 @@ def recompute_user_facts(cursor: Any, pids: PartitionIds) -> int:
 
 
 def staged_message_ids(cursor: Any, pids: PartitionIds) -> list[str]:
-    cursor.execute(f"SELECT message_id FROM pending_messages WHERE {IN_PARTITIONS} ORDER BY message_id", unzip(pids))
-    return [str(r[0]) for r in cursor.fetchall()]
+    return sorted(staged_versions(cursor, pids))
+
+
+def staged_versions(cursor: Any, pids: PartitionIds) -> dict[str, str]:
+    """message id -> the content version the run staged (what `mark_completed` checks against)."""
+    cursor.execute(
+        f"SELECT message_id, bot_name, user_id, role, ts, content FROM pending_messages WHERE {IN_PARTITIONS}",
+        unzip(pids),
+    )
+    return {str(r[0]): message_version(r[1], r[2], r[3], r[4], r[5]) for r in cursor.fetchall()}
 
 
 def summary_point_id(bot_name: str, user_id: str, start: datetime, end: datetime) -> str:
@@ -159,10 +167,11 @@ def _days_by_bot(pids: PartitionIds) -> dict[str, list[date]]:
     return dict(out)
 
 
-def mark_completed(store: MessageStore, ids: Sequence[str], run_id: str) -> None:
-    """Invariant 2: called only after the partitions' facts and summaries are committed."""
+def mark_completed(store: MessageStore, staged: Mapping[str, str], run_id: str) -> MarkResult:
+    """Invariant 2: called only after the partitions' facts and summaries are committed.
+    Invariant 8: only points whose content is still the staged version (`staged_versions`)."""
     at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-    store.set_status(ids, Status.COMPLETED, run_id, at)
+    return store.mark_completed(staged, run_id, at)
 
 
 @dataclass(frozen=True)

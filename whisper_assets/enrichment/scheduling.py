@@ -78,6 +78,15 @@ class TickPlan:
     state: SensorState
     runs: list[PlannedRun]
     invalid_bots: list[str]
+    waiting: dict[str, str] = field(default_factory=dict)  # "bot|day" -> what it waits for
+
+    def skip_reason(self, limit: int = 8) -> str:
+        """'elena|2026-11-29: debouncing, due in 42 s; ...' for the sensor page."""
+        if not self.waiting:
+            return "nothing pending"
+        items = [f"{key}: {why}" for key, why in sorted(self.waiting.items())]
+        more = f"; … {len(items) - limit} more" if len(items) > limit else ""
+        return "; ".join(items[:limit]) + more
 
 
 def scan_new_pending(store: MessageStore, since_ms: int) -> list[PendingPoint]:
@@ -119,8 +128,12 @@ def plan_tick(
     count: Callable[[Iterable[str]], dict[str, int]],
     now_ms: int,
     config: SensorConfig,
+    latest_day: date | None = None,
 ) -> TickPlan:
-    """Merge new points into the groups, drop finished groups, and decide which runs are due."""
+    """Merge new points into the groups, drop finished groups, and decide which runs are due.
+
+    A group of a day after `latest_day` (the last day partition that exists; a writer's clock
+    may run ahead of ours) is held, visibly, until its day exists."""
     invalid: set[str] = set()
     seen_up_to = state.stored_ms
     for p in new_points:
@@ -145,11 +158,17 @@ def plan_tick(
             state.groups[key].pending = n
 
     due: dict[str, list[tuple[date, Group, str]]] = {}
+    waiting: dict[str, str] = {}
     for key, g in state.groups.items():
+        bot, day = key.split("|")
+        if latest_day is not None and date.fromisoformat(day) > latest_day:
+            waiting[key] = f"held: {g.pending} pending for a day whose partition does not exist yet"
+            continue
         reason = _due(g, now_ms, config)
         if reason:
-            bot, day = key.split("|")
             due.setdefault(bot, []).append((date.fromisoformat(day), g, reason))
+        else:
+            waiting[key] = _wait(g, now_ms, config)
     runs = []
     for bot, items in sorted(due.items()):
         by_day = {d: (g, r) for d, g, r in items}
@@ -163,7 +182,7 @@ def plan_tick(
                 g.oldest_ms = None
                 g.fast_track = False
                 g.requested_ms = now_ms
-    return TickPlan(state, runs, sorted(invalid))
+    return TickPlan(state, runs, sorted(invalid), waiting)
 
 
 def _due(g: Group, now_ms: int, config: SensorConfig) -> str | None:
@@ -176,3 +195,12 @@ def _due(g: Group, now_ms: int, config: SensorConfig) -> str | None:
     if g.oldest_ms is None and g.requested_ms is not None and now_ms - g.requested_ms >= config.retry_s * 1000:
         return "still pending after a run"
     return None
+
+
+def _wait(g: Group, now_ms: int, config: SensorConfig) -> str:
+    """What a group that is not due waits for."""
+    if g.oldest_ms is not None:
+        due_in = config.debounce_s - (now_ms - g.oldest_ms) / 1000
+        return f"{g.pending} pending, debouncing, due in {max(0, round(due_in))} s"
+    retry_in = config.retry_s - (now_ms - (g.requested_ms or now_ms)) / 1000
+    return f"{g.pending} pending, run requested; retried in {max(0, round(retry_in))} s if still pending"

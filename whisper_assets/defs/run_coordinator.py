@@ -1,0 +1,22 @@
+"""The queued run coordinator, plus the `bot` tag for runs of one bot that lack it.
+
+The sensor tags its runs with `bot`; a run launched from the UI (Materialize, a backfill) carries
+only partition tags. Tagging it here, before it is queued, puts it under the same per-bot limit.
+"""
+
+from __future__ import annotations
+
+from dagster import DagsterRun
+from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
+
+from whisper_assets.defs.run_tags import bots_of_run
+
+
+class BotRunCoordinator(QueuedRunCoordinator):
+    def submit_run(self, context: SubmitRunContext) -> DagsterRun:
+        run = context.dagster_run
+        if "bot" not in run.tags:
+            bots = bots_of_run(run.tags)
+            if len(bots) == 1:
+                self._instance.add_run_tags(run.run_id, {"bot": bots[0]})
+        return super().submit_run(context)
