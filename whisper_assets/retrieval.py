@@ -16,6 +16,8 @@ The older listing helpers (`list_facts`, `list_summaries`, `users_with_memories`
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import threading
 import time
@@ -35,7 +37,10 @@ from whisper_assets.timephrases import MONDAY, TimeRange, get_zone, resolve_time
 
 if TYPE_CHECKING:
     from whisper_assets.embedding import Embedder
+    from whisper_assets.settings import Settings
     from whisper_assets.stores.qdrant import MessageStore
+
+log = logging.getLogger(__name__)
 
 UTC = timezone.utc
 MAX_QUERY_CHARS = 2000
@@ -61,6 +66,12 @@ DEFAULT_MESSAGE_MIN_SCORE = 0.20
 CATEGORY_MIN_SCORE = 0.35
 CATEGORY_MARGIN = 0.05
 DEFAULT_CONTEXT_CHARS = 2000
+# Without a `store`, recall searches the Qdrant collections through this process's shared store
+# (hot_path.shared_store): free when this process has it open (e.g. it just stored a message),
+# else one open (~0.3-0.4 s at 100k points) that later calls within the writer's idle window reuse.
+# It waits at most this long for another process's turn at the embedded store, then ranks the
+# Postgres vectors instead (benchmarks/results/hot_path_release.json, "recall").
+STORE_LOCK_TIMEOUT_S = 0.1
 
 
 class RecallError(ValueError):
@@ -533,6 +544,7 @@ def recall(
     tz: str = "UTC",
     engine: Engine | None = None,
     store: MessageStore | None = None,
+    settings: Settings | None = None,
     embedder: Embedder | None = None,
     semantic: bool = True,
     query_vector: np.ndarray | None = None,
@@ -560,19 +572,24 @@ def recall(
       `min_score`), best first, not repeating the time range's `summaries`. The query (minus its time phrase) is embedded with
       `embedder` (default `get_embedder()`), or `query_vector` is used as given. Given a `store`
       (a held-open embedded store or a Qdrant server), its `summaries` collection is searched
-      with a filter on bot_name and user_id. Without one, the same vectors are ranked from
-      Postgres `summary_embeddings` of that bot and user by exact cosine in numpy: the embedded
-      Qdrant is single-process and held by enrichment runs, so a reader must not wait for it.
+      with a filter on bot_name and user_id. Without one, when recall finds its own database
+      (`engine` not given) or is given `settings`, the store of those settings is taken through
+      this process's shared writer (`hot_path.shared_store`: free if this process holds it
+      open, else an open), waiting at most STORE_LOCK_TIMEOUT_S for another process's turn.
+      Otherwise, or when the store stays busy, the same vectors are ranked from Postgres
+      `summary_embeddings` of that bot and user by exact cosine in numpy.
       Skipped when the query has no content words ("what did we talk about last week?").
     - messages: up to `message_limit` past messages of the user's conversation with this bot (both
       sides) closest in meaning to the same query vector (cosine >= `message_min_score`), said at or before
       `now` and inside the time range when the query names one. A summary keeps a day's gist; the
       message keeps the detail ("what did I say the new shoes were for?"). From the store's
-      `messages` collection (every message, enriched or not yet) or, without a store, from the
+      `messages` collection (every message, enriched or not yet: what `store_message` just wrote
+      is found at once) or, without a store, from the
       vectors staged in Postgres `pending_messages` (enriched messages only; the latest
       MAX_MESSAGES_SCANNED of the user, ranked exactly).
 
-    `now` is timezone-aware (default: now, UTC). `engine` defaults to `get_engine(get_settings())`.
+    `now` is timezone-aware (default: now, UTC). `engine` defaults to `get_engine(settings)`,
+    `settings` to `get_settings()`.
     Raises InvalidMessageError (bad bot name or user id), RecallError (empty query, naive `now`,
     unknown `tz`...), UnknownBotError when nothing at all is stored for the bot. An unknown user of a
     known bot is not an error: the result is empty and `as_context()` says nothing is known.
@@ -611,14 +628,18 @@ def recall(
             # embedded on a worker thread while the facts and time-range queries run
             pending = _embed_pool().submit(_timed_embed, embedder, rest)
 
-    if engine is None:
+    take_store = store is None and (engine is None or settings is not None)
+    if engine is None or take_store:
         from whisper_assets.settings import get_settings
+
+        settings = settings or get_settings()
+    if engine is None:
         from whisper_assets.stores.postgres import get_engine
 
-        engine = get_engine(get_settings())
+        engine = get_engine(settings)
     # As of `now`: nothing first learnt, or said, after it (matters when `now` is in the past).
     params = {"bot": bot, "user": user, "now": now}
-    with engine.connect() as conn:
+    with contextlib.ExitStack() as held, engine.connect() as conn:
         t = time.perf_counter()
         fact_rows = conn.execute(_FACTS_SQL, {**params, "cat": None, "cap": MAX_FACTS_SCANNED}).all()
         timings["facts_sql"] = (time.perf_counter() - t) * 1000
@@ -644,6 +665,10 @@ def recall(
         related: list[SummaryItem] = []
         messages: list[MessageItem] = []
         if vector is not None:
+            if take_store:
+                t = time.perf_counter()
+                store = _shared_store(held, settings)
+                timings["store"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             shown = {s.start for s in summaries} if time_range is not None else set()
             if store is not None:
@@ -679,6 +704,20 @@ def recall(
         summaries=summaries, summaries_scope="time_range" if time_range else "recent", summaries_total=total,
         related=related, messages=messages, semantic=semantic_mode, timings_ms={k: round(v, 3) for k, v in timings.items()},
     )
+
+
+def _shared_store(held: contextlib.ExitStack, settings: Settings) -> MessageStore | None:
+    """This process's shared store, held until `held` closes; None if it stays busy or fails."""
+    from whisper_assets.hot_path import shared_store
+    from whisper_assets.stores.qdrant import StoreBusyError, StoreError
+
+    try:
+        return held.enter_context(shared_store(settings, STORE_LOCK_TIMEOUT_S))
+    except StoreBusyError:
+        return None
+    except StoreError as exc:
+        log.warning("recall: the Qdrant store is unusable (%s); ranking the Postgres vectors", exc)
+        return None
 
 
 def _cosines(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:

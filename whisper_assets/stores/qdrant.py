@@ -12,7 +12,9 @@ Both engines take filters as plain `{field: value | Range}` dicts, so the logic 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -441,6 +443,37 @@ def _engine(settings: Settings) -> Engine:
     return EdgeEngine(settings.resolved_qdrant_path)
 
 
+# The embedded store's hand-back protocol (see hot_path.MessageWriter, which holds the store
+# across writes): a process waiting for the lock touches WANT_FILE every WANT_EVERY_S, and a
+# long-lived holder hands the store back when the file is newer than its own open. Holders in
+# this process register here and are asked directly (the file lock is not re-entrant).
+WANT_FILE = ".lock.want"
+WANT_EVERY_S = 0.25
+_HOLDERS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def register_store_holder(holder: Any) -> None:
+    """`holder.hand_back(root: Path)` closes its open embedded store at `root`, if any, and returns."""
+    _HOLDERS.add(holder)
+
+
+def _acquire_asking(lock: FileLock, root: Path, timeout_s: float) -> None:
+    """Take the lock; while it is busy, keep WANT_FILE fresh so a long-lived holder hands it back."""
+    deadline = time.monotonic() + timeout_s
+    wait = 0.0  # first a non-blocking try: no mark when the store is free
+    while True:
+        try:
+            lock.acquire(timeout=wait)
+            return
+        except Timeout:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            with contextlib.suppress(OSError):
+                (root / WANT_FILE).touch()
+            wait = min(WANT_EVERY_S, left)
+
+
 @contextlib.contextmanager
 def open_store(settings: Settings, lock_timeout_s: float = 300.0) -> Iterator[MessageStore]:
     """Open the store for one unit of work; the embedded engine is held under a file lock.
@@ -457,9 +490,11 @@ def open_store(settings: Settings, lock_timeout_s: float = 300.0) -> Iterator[Me
         return
     root = settings.resolved_qdrant_path
     root.mkdir(parents=True, exist_ok=True)
+    for holder in list(_HOLDERS):  # this process's own idle-releasing writers: never wait for ourselves
+        holder.hand_back(root)
     lock = FileLock(str(root / ".lock"))
     try:
-        lock.acquire(timeout=lock_timeout_s)
+        _acquire_asking(lock, root, lock_timeout_s)
     except Timeout:
         raise StoreBusyError(
             f"the embedded Qdrant store at {root} stayed locked by another process for "
