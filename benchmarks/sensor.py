@@ -174,8 +174,8 @@ def write_new(settings, rng: random.Random, nprng: np.random.Generator, salt: in
 
 
 def sensor_eval(stores: StoresResource, instance: dg.DagsterInstance, cursor: str | None) -> tuple[dg.SensorResult, float]:
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"stores": stores})
-    return timed(lambda: qdrant_pending_sensor(context))
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"stores": stores}) as context:
+        return timed(lambda: qdrant_pending_sensor(context))
 
 
 def measure(settings, stores, size: int, steady_ticks: int, rng, nprng) -> dict:

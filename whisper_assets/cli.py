@@ -169,11 +169,14 @@ def _enrich(settings: Settings, days_by_bot: dict[str, list[date]]) -> bool:
     if not days_by_bot:
         console.print("nothing to enrich: no pending messages")
         return True
+    from whisper_assets.defs.instance import dagster_home
+
     stores = StoresResource(data_dir=str(settings.data_dir), database_url=settings.database_url)
     n = sum(len(d) for d in days_by_bot.values())
     with console.status(f"enriching {n} bot-day(s) through Dagster"):
         outcomes = materialize_days(days_by_bot, stores=stores)
-    table = Table("bots", "days", "run", "result", title="enrichment runs")
+    table = Table("bots", "days", "run", "result", title="enrichment runs",
+                  caption=f"in the Dagster instance at {dagster_home(settings)} (shown by `whisper-assets dev`)")
     for o in outcomes:
         table.add_row(", ".join(o.bots), f"{o.first_day} .. {o.last_day}", o.run_id[:8],
                       "[green]success[/green]" if o.success else f"[red]failed[/red]: {o.error}")
@@ -271,6 +274,28 @@ def _print_report(title: str, counts: dict[str, int]) -> None:
     for where, n in counts.items():
         table.add_row(where, str(n))
     console.print(table)
+
+
+@app.command("dev", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dev_cmd(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", "-h", help="Address the UI binds to."),
+    port: int = typer.Option(3000, "--port", "-p", help="UI port."),
+) -> None:
+    """`dagster dev` (UI, daemon, sensor, schedules) on the persistent instance: DAGSTER_HOME, by
+    default $WHISPER_DATA_DIR/dagster. Extra options go to `dagster dev`."""
+    import os
+
+    from whisper_assets.defs.instance import prepare_home
+
+    settings = _settings()
+    home = prepare_home(settings)
+    # Children (daemon, code server, run workers) must agree on the stores and the instance.
+    env = {**os.environ, "DAGSTER_HOME": str(home), "WHISPER_DATA_DIR": str(settings.data_dir.resolve())}
+    console.print(f"Dagster instance: {home}; stores: {env['WHISPER_DATA_DIR']}")
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "whisper_assets.definitions",
+           "-h", host, "-p", str(port), *ctx.args]
+    os.execvpe(cmd[0], cmd, env)
 
 
 @app.command("demo")

@@ -13,9 +13,10 @@ import pytest
 
 from whisper_assets.definitions import build_resources, defs
 from whisper_assets.defs.automation import (
-    RANGE_END, RANGE_START, daily_closeout_schedule, forget_user_job, prune_job, qdrant_pending_sensor,
+    daily_closeout_schedule, forget_user_job, prune_job, qdrant_pending_sensor,
 )
 from whisper_assets.defs.resources import LLMResource, StoresResource
+from whisper_assets.defs.run_tags import RANGE_END, RANGE_START
 from whisper_assets.enrichment.scheduling import SensorState
 from whisper_assets.hot_path import MessageIn, store_messages
 from whisper_assets.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
@@ -69,9 +70,9 @@ def enrich(stores: StoresResource, instance: dg.DagsterInstance, days_by_bot: di
 
 
 def tick(instance: dg.DagsterInstance, stores: StoresResource, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"stores": stores},
-                                      definitions=defs)
-    result = qdrant_pending_sensor(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"stores": stores},
+                                 definitions=defs) as context:
+        result = qdrant_pending_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 

@@ -3,8 +3,8 @@ through the hot path, the queued run coordinator launches an enrichment run, the
 writes Postgres rows and marks the Qdrant points completed. The daemon, its code server, the
 run workers and this test are separate processes sharing the embedded store by its file lock.
 
-Dagster's instance lives in a temporary DAGSTER_HOME: the repository's dagster.yaml without its
-`storage` section (so SQLite under DAGSTER_HOME instead of the Postgres run storage).
+Dagster's instance lives in a temporary DAGSTER_HOME prepared as `whisper-assets dev` prepares
+the default one (the packaged dagster.yaml, SQLite storage under DAGSTER_HOME).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Iterator
 
 import dagster as dg
 import pytest
-import yaml
 
+from whisper_assets.defs.instance import instance_template
 from whisper_assets.hot_path import MessageIn, store_messages
 from whisper_assets.partitions import bots_partitions
 from whisper_assets.settings import Settings
@@ -42,9 +42,7 @@ def settings(tmp_path, database_url) -> Iterator[Settings]:
 def dagster_home(tmp_path: Path) -> Path:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    config = yaml.safe_load((REPO / "dagster.yaml").read_text())
-    config.pop("storage", None)  # SQLite under DAGSTER_HOME
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    (home / "dagster.yaml").write_text(instance_template())
     return home
 
 
