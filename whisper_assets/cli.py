@@ -246,9 +246,7 @@ def forget_cmd(
         validate_bot_name(bot)
     except InvalidMessageError as exc:
         raise typer.BadParameter(str(exc), param_hint="--bot") from None
-    engine = get_engine(settings)
-    with open_store(settings) as store:
-        report = forget_user(engine, store, bot, user)
+    report = forget_user(get_engine(settings), lambda: open_store(settings), bot, user)
     _print_report(f"forgot {user} of {bot}", report.flat())
 
 

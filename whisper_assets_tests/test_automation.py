@@ -401,8 +401,7 @@ def test_forget_user_erases_one_user_everywhere_and_nothing_else(settings, store
     untouched = others(settings)
     assert qdrant_of(settings, "elena", "user_10") == (6, 2) and qdrant_of(settings, "marcus", "user_1") == (6, 2)
 
-    with open_store(settings) as store:
-        report = forget_user(get_engine(settings), store, "elena", "user_1")
+    report = forget_user(get_engine(settings), lambda: open_store(settings), "elena", "user_1")
     assert report.qdrant == {"messages": 6, "summaries": 2}
     assert report.postgres == before_rows
     assert report.flat()["postgres.user_facts"] == before_rows["user_facts"]
@@ -422,13 +421,15 @@ def test_forget_user_erases_one_user_everywhere_and_nothing_else(settings, store
     assert user_rows(settings, "elena", "user_10") == user_rows(settings, "marcus", "user_1")
 
     # Forgetting someone who is not there reports zeros.
-    with open_store(settings) as store:
-        assert forget_user(get_engine(settings), store, "elena", "user_1").total == 0
+    assert forget_user(get_engine(settings), lambda: open_store(settings), "elena", "user_1").total == 0
 
 
 def test_a_forget_during_a_run_is_not_undone_by_the_run(settings):
     """The run reads user_1's messages, then user_1 is forgotten while the LLM call is in flight:
-    the run's writes must not bring user_1 back; user_2 of the same bot-day is enriched as usual."""
+    the forget waits for the run's commit (the bot's lock), then erases user_1 everywhere, including
+    what the run wrote; user_2 of the same bot-day is enriched as usual."""
+    import threading
+
     from whisper_assets.enrichment.persistence import user_sha256
     from whisper_assets_tests.enrichment_helpers import echo_responder
     from whisper_assets_tests.enrichment_helpers import enrich as enrich_via_stub
@@ -437,15 +438,19 @@ def test_a_forget_during_a_run_is_not_undone_by_the_run(settings):
     store_messages([msg("elena", "user_1", "I work as a nurse in Lisbon", at(D1, 9, 0)),
                     msg("elena", "user_2", "I work as a baker in Oslo", at(D1, 9, 1))], settings)
     answer = echo_responder()
-    forgotten = []
+    forgotten: list = []
+    forget = threading.Thread(target=lambda: forgotten.append(
+        forget_user(get_engine(settings), lambda: open_store(settings), "elena", "user_1")))
 
     def forget_then_answer(body):
-        with open_store(settings) as store:
-            forgotten.append(forget_user(get_engine(settings), store, "elena", "user_1"))
+        forget.start()
+        forget.join(timeout=2)  # it cannot finish: the run holds the bot's lock
+        assert forget.is_alive()
         return answer(body)
 
     with StubLLMServer(default=forget_then_answer) as stub:
         outcome = enrich_via_stub(settings, stub, days=[D1])
+    forget.join(timeout=60)
     assert outcome.success, outcome.error
     assert forgotten and forgotten[0].qdrant["messages"] == 1  # the run had staged it before
     assert user_rows(settings, "elena", "user_1") == dict.fromkeys(USER_TABLES, 0)

@@ -133,8 +133,7 @@ class ForgetConfig(dg.Config):
 
 @dg.op
 def forget_user_op(context: dg.OpExecutionContext, config: ForgetConfig, stores: StoresResource) -> dg.Output:
-    with stores.open_store() as store:
-        report = forget_user(stores.engine(), store, config.bot, config.user)
+    report = forget_user(stores.engine(), stores.open_store, config.bot, config.user)
     counts = report.flat()
     context.log.info(f"forgot {config.user} of {config.bot}: {counts}")
     return dg.Output(None, metadata=counts)
