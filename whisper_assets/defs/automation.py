@@ -20,7 +20,8 @@ from whisper_assets.settings import load_settings
 
 enrichment_job = dg.define_asset_job(
     "enrichment_job",
-    selection=dg.AssetSelection.assets(*ASSETS),
+    # Without the freshness check (freshness_job runs it): it would take a store turn in every run.
+    selection=dg.AssetSelection.assets(*ASSETS) - dg.AssetSelection.checks(pending_lag_check),
     partitions_def=bot_day_partitions,
     # In-process: the multiprocess executor adds ~6 s a run and fights over the embedded store.
     executor_def=dg.in_process_executor,

@@ -9,14 +9,18 @@ from __future__ import annotations
 from dagster import DagsterRun
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 
-from whisper_assets.defs.run_tags import bots_of_run
+from whisper_assets.defs.run_tags import SOURCE, bots_of_run
 
 
 class BotRunCoordinator(QueuedRunCoordinator):
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
         run = context.dagster_run
-        if "bot" not in run.tags:
-            bots = bots_of_run(run.tags)
-            if len(bots) == 1:
-                self._instance.add_run_tags(run.run_id, {"bot": bots[0]})
+        bots = bots_of_run(run.tags)
+        tags = {}
+        if len(bots) == 1 and "bot" not in run.tags:
+            tags["bot"] = bots[0]
+        if bots and SOURCE not in run.tags:
+            tags[SOURCE] = "backfill" if "dagster/backfill" in run.tags else "ui"
+        if tags:
+            self._instance.add_run_tags(run.run_id, tags)
         return super().submit_run(context)
