@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from whisper_assets.messages import FIRST_DAY, InvalidMessageError, validate_bot_name
+from whisper_assets.messages import FIRST_DAY, InvalidMessageError, latest_day, validate_bot_name
 from whisper_assets.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Memory enrichment for chat bots.")
@@ -121,7 +121,7 @@ def _parse_day(value: str, option: str) -> date:
         day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
-    latest = datetime.now(timezone.utc).date() + timedelta(days=1)
+    latest = latest_day(datetime.now(timezone.utc))
     if not FIRST_DAY <= day <= latest:
         raise typer.BadParameter(f"{day} is outside the partitions ({FIRST_DAY} to {latest})", param_hint=option)
     return day
@@ -158,8 +158,15 @@ def _days_to_enrich(
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         return {b: days for b in bots}
     grouped: dict[str, list[date]] = {}
+    latest, held = latest_day(datetime.now(timezone.utc)), 0
     for row in pending:
+        if date.fromisoformat(row.day) > latest:  # a writer's clock ahead of ours: its day comes later
+            held += row.pending
+            continue
         grouped.setdefault(row.bot_name, []).append(date.fromisoformat(row.day))
+    if held:
+        err.print(f"[yellow]held[/yellow]: {held} pending message(s) dated after {latest}, "
+                  "whose day partition does not exist yet; enriched once it does")
     return grouped
 
 

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Iterable, Sequence
 
 import dagster as dg
 
-from whisper_assets.messages import FIRST_DAY, MAX_FUTURE, validate_bot_name
+from whisper_assets.messages import DAYS_AHEAD, FIRST_DAY, validate_bot_name
 
 MAX_DAYS_PER_RUN = 31  # the assets' BackfillPolicy batches the same way
 
 bots_partitions = dg.DynamicPartitionsDefinition(name="bots")
-# end_offset=2 includes today and tomorrow: a conversation is enriched the day it happens, and a
-# message stamped up to MAX_FUTURE (one day) ahead, which the hot path accepts, has its partition.
-DAYS_AHEAD = 1
-assert MAX_FUTURE <= timedelta(days=DAYS_AHEAD)
+# end_offset=1 + DAYS_AHEAD includes today and tomorrow: a conversation is enriched the day it
+# happens, and a message stamped up to MAX_FUTURE ahead, which the hot path accepts, has its partition.
 days_partitions = dg.DailyPartitionsDefinition(
     start_date=FIRST_DAY.isoformat(), end_offset=1 + DAYS_AHEAD, timezone="UTC"
 )
 bot_day_partitions = dg.MultiPartitionsDefinition({"bot": bots_partitions, "day": days_partitions})
-
-
-def latest_day(now: datetime) -> date:
-    """The last day partition that exists at `now` (aware)."""
-    return now.astimezone(timezone.utc).date() + timedelta(days=DAYS_AHEAD)
 
 
 def partition_key(bot_name: str, day: date | str) -> dg.MultiPartitionKey:

@@ -14,8 +14,8 @@ from whisper_assets.enrichment.scheduling import (
     SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
 from whisper_assets.maintenance import forget_user, prune
-from whisper_assets.messages import epoch_ms
-from whisper_assets.partitions import bot_day_partitions, bots_partitions, latest_day, partition_key
+from whisper_assets.messages import epoch_ms, latest_day
+from whisper_assets.partitions import bot_day_partitions, bots_partitions, partition_key
 from whisper_assets.settings import load_settings
 
 enrichment_job = dg.define_asset_job(
