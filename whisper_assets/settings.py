@@ -8,23 +8,65 @@ offline LLM backend.
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices, Field, SecretStr, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".whisper")
+_log = logging.getLogger(__name__)
+# (variable, absolute path) already announced by this process: one line each, at most.
+_ANNOUNCED: set[tuple[str, str]] = set()
 
 
 class SettingsError(ValueError):
     """A setting from the environment is invalid; the message names the variable."""
 
 
+def _absolute(path: Path) -> Path:
+    """`~` expanded; a relative path joined to the current directory and normalised (symlinks kept)."""
+    path = path.expanduser()
+    return path if path.is_absolute() else Path(os.path.abspath(path))
+
+
+def _announce(variable: str, message: str, path: Path) -> None:
+    if (variable, str(path)) not in _ANNOUNCED:
+        _ANNOUNCED.add((variable, str(path)))
+        _log.warning("whisper_assets: %s", message)
+
+
 class Settings(BaseSettings):
+    """Settings from the environment (variables `WHISPER_<FIELD>` unless aliased), frozen.
+
+    Paths: `data_dir` (WHISPER_DATA_DIR, default `.whisper`) and `qdrant_path` (WHISPER_QDRANT_PATH)
+    are made absolute once, when the settings are loaded: a relative value (and `~`) is resolved
+    against the current directory at that moment, so a process that changes directory later keeps
+    its stores, and settings passed on (e.g. to a Dagster resource) name the same directory. Because
+    a relative value silently means other, empty stores when a command runs from another directory,
+    loading says once per process (one line on stderr, through the `whisper_assets.settings`
+    logger, only while an embedded store uses that directory):
+
+    - a relative WHISPER_DATA_DIR or WHISPER_QDRANT_PATH that was set: always, with the absolute path;
+    - WHISPER_DATA_DIR unset (the default `.whisper`): only when that directory does not exist yet,
+      i.e. new, empty stores are about to be created there. Running from the directory that holds
+      the data stays quiet.
+
+    An absolute path is used as given and never announced.
+    """
+
     model_config = SettingsConfigDict(
         env_prefix="WHISPER_", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    data_dir: Path = Field(default=Path(".whisper"), description="Where embedded stores live.")
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR, validate_default=True,
+        description="Where embedded stores live; made absolute (against the current directory) at load.",
+    )
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL"),
@@ -35,7 +77,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("QDRANT_API_KEY")
     )
     qdrant_path: Path | None = Field(
-        default=None, description="Embedded Qdrant directory; defaults to data_dir/qdrant."
+        default=None, description="Embedded Qdrant directory; defaults to data_dir/qdrant; made absolute at load."
     )
     messages_collection: str = Field(default="messages", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     summaries_collection: str = Field(default="summaries", pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -86,6 +128,40 @@ class Settings(BaseSettings):
 
     def llm_price(self, model: str) -> tuple[float, float] | None:
         return self.llm_prices.get(model)
+
+    @field_validator("data_dir", "qdrant_path")
+    @classmethod
+    def _absolute_path(cls, v: Path | None) -> Path | None:
+        return None if v is None else _absolute(v)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _announce_relative_paths(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Settings:
+        """After a successful load, say where data lives when a relative path decided it (see the class doc)."""
+        settings = handler(data)
+        given = data if isinstance(data, dict) else {}
+        embedded_pg = settings.database_url is None
+        embedded_qdrant = settings.qdrant_url is None
+        raw_dir = given.get("data_dir")
+        if embedded_pg or (embedded_qdrant and settings.qdrant_path is None):
+            if raw_dir is None and not settings.data_dir.exists():
+                _announce("WHISPER_DATA_DIR", (
+                    f"WHISPER_DATA_DIR is unset: new embedded stores will be created in {settings.data_dir} "
+                    "(the default .whisper, under the current directory); set WHISPER_DATA_DIR to an absolute "
+                    "path to use the same stores from any directory"), settings.data_dir)
+            elif raw_dir is not None and not Path(str(raw_dir)).expanduser().is_absolute():
+                _announce("WHISPER_DATA_DIR", (
+                    f"WHISPER_DATA_DIR={raw_dir} is relative to the current directory: the embedded stores "
+                    f"are in {settings.data_dir}; set an absolute path to use the same stores from any directory"),
+                    settings.data_dir)
+        raw_qdrant = given.get("qdrant_path")
+        if embedded_qdrant and raw_qdrant is not None and settings.qdrant_path is not None \
+                and not Path(str(raw_qdrant)).expanduser().is_absolute():
+            _announce("WHISPER_QDRANT_PATH", (
+                f"WHISPER_QDRANT_PATH={raw_qdrant} is relative to the current directory: the embedded Qdrant "
+                f"is in {settings.qdrant_path}; set an absolute path to use the same store from any directory"),
+                settings.qdrant_path)
+        return settings
 
     @field_validator("database_url")
     @classmethod
