@@ -206,9 +206,16 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (default: this machine only)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
 ) -> None:
-    """Run the memory HTTP API (GET/POST /recall, GET /facts, GET /healthz, /docs) with uvicorn."""
+    """Run the memory HTTP API (GET/POST /recall, GET /facts, GET /healthz, /docs) with uvicorn.
+
+    SIGTERM and Ctrl-C shut it down cleanly, the embedded PostgreSQL it started included."""
     import uvicorn
 
     from whisper_assets.api import create_app
+    from whisper_assets.stores.postgres import stop_embedded_postgres_on_sigterm
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    settings = _settings()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: without this the default action
+    # would end the process before the atexit hook that stops the embedded PostgreSQL.
+    stop_embedded_postgres_on_sigterm()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

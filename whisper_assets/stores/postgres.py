@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
 import re
+import signal
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType, ModuleType
 
 import sqlalchemy as sa
 from psycopg2.extras import register_uuid
@@ -25,14 +31,77 @@ def sql_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "sql"
 
 
+def import_pgserver() -> ModuleType:
+    """`import pgserver`, without platformdirs' RuntimeDirWarning when XDG_RUNTIME_DIR is unset.
+
+    pgserver picks its lock directory at import, from `platformdirs.user_runtime_path`, which warns
+    when XDG_RUNTIME_DIR is unset -- the usual case outside a desktop login (services, containers,
+    cron, ssh without a session) -- and then uses its documented fallback, `runtime-<uid>` in the
+    temporary directory, which is all pgserver needs. Only that cause is silenced, only around this
+    import: an XDG_RUNTIME_DIR that is set but unsafe still warns.
+    """
+    import platformdirs
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"XDG_RUNTIME_DIR is not set",
+            category=getattr(platformdirs, "RuntimeDirWarning", UserWarning),
+        )
+        import pgserver
+    return pgserver
+
+
+def _forget_dead_holders(pgdata: Path) -> None:
+    """Drop processes that no longer run from pgserver's list of the server's holders.
+
+    pgserver (cleanup_mode 'stop') stops the server when the last process in
+    `pgdata/.handle_pids.json` exits, from an atexit hook. A holder killed outright (SIGKILL, the
+    OOM killer) never leaves that list, and then no later process ever stops the server. Run at
+    start and again at exit (before pgserver's own hook), under pgserver's lock.
+    """
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    with PostgresServer._lock:
+        holders = DiskList(pgdata / ".handle_pids.json")
+        pids = holders.get()
+        alive = [pid for pid in pids if pid == os.getpid() or psutil.pid_exists(pid)]
+        if alive != pids:
+            holders.put(alive)
+
+
 @functools.cache
 def _embedded_uri(pgdata: Path) -> str:
-    import pgserver
+    pgserver = import_pgserver()
 
     pgdata.mkdir(parents=True, exist_ok=True)
-    # 'stop': the server stops when the last process using it exits.
+    pgdata = pgdata.resolve()
+    _forget_dead_holders(pgdata)
+    # 'stop': the server stops when the last process using it exits (pgserver's atexit hook; see
+    # `stop_embedded_postgres_on_sigterm` for processes ended by a signal).
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    atexit.register(_forget_dead_holders, pgdata)  # runs before pgserver's hook, registered earlier
     return server.get_uri()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_embedded_postgres_on_sigterm() -> None:
+    """Make SIGTERM end this process like an exception (SystemExit, exit code 143), so `finally`
+    blocks and atexit hooks run -- among them pgserver's, which stops the embedded PostgreSQL this
+    process started. Python's default for SIGTERM ends the process at once and skips them.
+
+    uvicorn handles SIGTERM itself for a graceful shutdown, then restores the handler it found and
+    raises the signal again: with this handler installed first, that second delivery exits cleanly.
+    Only from the main thread, and only over the default action (a handler someone else installed
+    is left alone).
+    """
+    if threading.current_thread() is threading.main_thread() \
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
 def database_url(settings: Settings) -> str:
