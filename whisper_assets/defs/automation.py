@@ -11,7 +11,7 @@ from whisper_assets.defs.instance import is_temporary
 from whisper_assets.defs.resources import StoresResource
 from whisper_assets.defs.run_tags import REASON, SOURCE, partition_tags
 from whisper_assets.enrichment.scheduling import (
-    SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
+    RETRY_REASON, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
 from whisper_assets.maintenance import forget_user, prune
 from whisper_assets.messages import epoch_ms, latest_day
@@ -38,8 +38,8 @@ enrichment_job = dg.define_asset_job(
 )
 def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresResource) -> dg.SensorResult:
     settings = stores.settings()
-    config = SensorConfig(settings.sensor_debounce_s, settings.sensor_pile_up, max(900.0, settings.sensor_debounce_s),
-                          frozenset(settings.fast_track_users))
+    config = SensorConfig(settings.sensor_debounce_s, settings.sensor_pile_up,
+                          max(settings.sensor_retry_s, settings.sensor_debounce_s), frozenset(settings.fast_track_users))
     state = SensorState.from_cursor(context.cursor)
     now = datetime.now(timezone.utc)
     if is_temporary(context.instance):
@@ -58,8 +58,12 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
     known = set(context.instance.get_dynamic_partitions(bots_partitions.name))
     seen = {key.split("|")[0] for key in plan.state.groups} | set(stored_bots)
     new_bots = sorted(b for b in seen - known if _valid_bot(b))
+    busy = _bots_with_active_runs(context.instance)
     requests = []
     for run in plan.runs:
+        if run.reason == RETRY_REASON and run.bot_name in busy:
+            plan.waiting[f"{run.bot_name}|{run.first_day}"] = "still pending; a run of this bot is queued or running"
+            continue  # that run will take these days too; a second one would only redo them
         try:  # one bot's problem becomes its own log line and skip reason, never the tick's failure
             tags = partition_tags([run.bot_name], str(run.first_day), str(run.last_day))
             single = run.first_day == run.last_day
@@ -79,6 +83,15 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
         cursor=plan.state.to_cursor(),
         skip_reason=None if requests else plan.skip_reason(),
     )
+
+
+def _bots_with_active_runs(instance: dg.DagsterInstance) -> set[str]:
+    records = instance.get_run_records(dg.RunsFilter(job_name=enrichment_job.name, statuses=ACTIVE))
+    return {r.dagster_run.tags["bot"] for r in records if "bot" in r.dagster_run.tags}
+
+
+ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+          dg.DagsterRunStatus.STARTED]
 
 
 def _valid_bot(bot: str) -> bool:

@@ -23,6 +23,9 @@ from whisper_assets.partitions import day_ranges
 from whisper_assets.stores.qdrant import MessageStore, Range
 
 
+RETRY_REASON = "still pending after a run"
+
+
 @dataclass(frozen=True)
 class SensorConfig:
     debounce_s: float = 120.0
@@ -193,7 +196,7 @@ def _due(g: Group, now_ms: int, config: SensorConfig) -> str | None:
     if g.oldest_ms is not None and now_ms - g.oldest_ms >= config.debounce_s * 1000:
         return "debounce elapsed"
     if g.oldest_ms is None and g.requested_ms is not None and now_ms - g.requested_ms >= config.retry_s * 1000:
-        return "still pending after a run"
+        return RETRY_REASON
     return None
 
 
