@@ -85,9 +85,9 @@ def plain_pipeline(stores: StoresResource, pids_by_bot: dict[str, list[date]], b
         with engine.begin() as conn:
             replace_partitions(conn.connection.cursor(), TABLES["summary_embeddings"], pids, embeddings)
         with engine.begin() as conn:
-            ids = persistence.staged_message_ids(conn.connection.cursor(), pids)
+            staged = persistence.staged_versions(conn.connection.cursor(), pids)
         with stores.open_store() as store:
-            persistence.mark_completed(store, ids, "bench")
+            persistence.mark_completed(store, staged, "bench")
 
 
 def count_calls(db_url: str) -> tuple[int, int]:

@@ -383,7 +383,7 @@ def test_recompute_user_facts_consolidates_and_leaves_no_orphans(cursor):
     persistence.recompute_user_facts(cursor, [("other", D1)])
     cursor.execute("SELECT bot_name, fact_content FROM user_facts")
     assert cursor.fetchall() == [("other", "has a dog")]
-    assert persistence.staged_message_ids(cursor, [("elena", D1)]) == sorted([a1, a2])
+    assert sorted(persistence.staged_versions(cursor, [("elena", D1)])) == sorted([a1, a2])
 
 
 # -- summary vectors in Qdrant ---------------------------------------------------------------------

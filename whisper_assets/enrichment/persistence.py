@@ -121,10 +121,6 @@ def recompute_user_facts(cursor: Any, pids: PartitionIds) -> int:
     return total
 
 
-def staged_message_ids(cursor: Any, pids: PartitionIds) -> list[str]:
-    return sorted(staged_versions(cursor, pids))
-
-
 def staged_versions(cursor: Any, pids: PartitionIds) -> dict[str, str]:
     """message id -> the content version the run staged (what `mark_completed` checks against)."""
     cursor.execute(
