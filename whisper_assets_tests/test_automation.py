@@ -190,6 +190,54 @@ def test_sensor_skips_points_of_an_invalid_bot_without_crashing(settings, stores
     assert list(SensorState.from_cursor(result.cursor).groups) == [f"elena|{D1}"]
 
 
+def test_sensor_skips_with_a_reason_when_another_process_holds_the_store(settings, stores, instance, monkeypatch):
+    """A store held past the wait is a skip that says so, inside Dagster's tick deadline, and the
+    cursor is kept, so the next tick picks up where this one could not."""
+    import subprocess
+    import sys
+
+    from whisper_assets.defs import automation
+
+    monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
+    monkeypatch.setattr(automation, "SENSOR_STORE_WAIT_S", 0.5)
+    store_messages(conversation(), settings)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire();"
+        " print('held', flush=True); time.sleep(30)"), str(settings.resolved_qdrant_path / ".lock")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        busy = tick(instance, stores, None)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not busy.run_requests and busy.cursor is None
+    assert "store busy" in busy.skip_reason.skip_message
+    assert {r.tags["bot"] for r in tick(instance, stores, None).run_requests} == {"elena", "marcus"}
+
+
+def test_sensor_holds_a_day_whose_partition_does_not_exist_yet_and_runs_the_others(settings, stores, instance,
+                                                                                   monkeypatch):
+    """A writer whose clock runs ahead: its bot-day waits, named in the skip reason; other bots run."""
+    from whisper_assets.stores.qdrant import open_store as open_qdrant
+
+    monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
+    now = datetime.now(UTC)
+    store_messages([msg("elena", "user_a", "I am repainting my kitchen", now)], settings)
+    far = Message("5d0f6c52-1b7e-4c1a-9f41-6d9d2b1c7e01", "felix", "user_f", Role.USER, "A note from the future",
+                  now + timedelta(days=3))
+    with open_qdrant(settings) as store:  # past the hot path's check, as a writer with a wrong clock would
+        store.upsert_messages([far], np.ones((1, 384), dtype=np.float32) / np.sqrt(384))
+    result = tick(instance, stores, None)
+    assert [(r.tags["bot"], r.partition_key) for r in result.run_requests] == [
+        ("elena", f"elena|{now.date()}")]
+    state = SensorState.from_cursor(result.cursor)
+    later = tick(instance, stores, result.cursor)
+    assert not later.run_requests
+    assert f"felix|{(now + timedelta(days=3)).date()}: 1 pending, held" in later.skip_reason.skip_message
+    assert len(state.groups) == 2
+
+
 def test_sensor_finds_a_point_that_became_visible_after_a_newer_one(settings, stores, instance, monkeypatch):
     monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
     store_messages(conversation()[:1], settings)  # elena, D1

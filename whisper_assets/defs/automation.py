@@ -13,6 +13,9 @@ from whisper_assets.defs.run_tags import REASON, SOURCE, partition_tags
 from whisper_assets.enrichment.scheduling import (
     RETRY_REASON, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
+from whisper_assets.stores.qdrant import StoreBusyError
+
+SENSOR_STORE_WAIT_S = 40.0  # under Dagster's 60 s sensor deadline
 from whisper_assets.maintenance import forget_user, prune
 from whisper_assets.messages import epoch_ms, latest_day
 from whisper_assets.partitions import bot_day_partitions, bots_partitions, partition_key
@@ -45,14 +48,18 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
     if is_temporary(context.instance):
         context.log.warning("this Dagster instance is temporary: its history is deleted when `dagster dev` exits; "
                             "start it with `whisper-assets dev` (DAGSTER_HOME under WHISPER_DATA_DIR)")
-    with stores.open_store() as store:
-        # A new or lost instance (empty cursor): every bot in the store becomes a partition again,
-        # pending or not, so all of them can be backfilled from the UI.
-        stored_bots = store.bots() if not context.cursor else []
-        # Re-read a minute back: with a Qdrant server, writers' upserts can land out of order.
-        new_points = scan_new_pending(store, max(0, state.stored_ms - 60_000))
-        plan = plan_tick(state, new_points, lambda keys: count_pending(store, keys), epoch_ms(now), config,
-                         latest_day(now))
+    try:
+        # Within Dagster's 60 s tick deadline: a clear skip, not "user code server unreachable".
+        with stores.open_store(lock_timeout_s=SENSOR_STORE_WAIT_S) as store:
+            # A new or lost instance (empty cursor): every bot in the store becomes a partition
+            # again, pending or not, so all of them can be backfilled from the UI.
+            stored_bots = store.bots() if not context.cursor else []
+            # Re-read a minute back: with a Qdrant server, writers' upserts can land out of order.
+            new_points = scan_new_pending(store, max(0, state.stored_ms - 60_000))
+            plan = plan_tick(state, new_points, lambda keys: count_pending(store, keys), epoch_ms(now), config,
+                             latest_day(now))
+    except StoreBusyError as exc:
+        return dg.SensorResult(skip_reason=f"store busy, the next tick retries: {exc}")
     for bot in plan.invalid_bots:
         context.log.warning(f"skipping pending points of bot {bot!r}: not a valid partition key")
     known = set(context.instance.get_dynamic_partitions(bots_partitions.name))

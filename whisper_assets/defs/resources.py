@@ -41,9 +41,9 @@ class StoresResource(dg.ConfigurableResource):
         return get_engine(self.settings())
 
     @contextlib.contextmanager
-    def open_store(self) -> Iterator[MessageStore]:
+    def open_store(self, lock_timeout_s: float = 300.0) -> Iterator[MessageStore]:
         """Hold this only around store calls: the embedded store excludes other processes."""
-        with open_store(self.settings()) as store:
+        with open_store(self.settings(), lock_timeout_s) as store:
             yield store
 
     def embedder(self) -> Embedder:

@@ -165,7 +165,7 @@ def plan_tick(
     for key, g in state.groups.items():
         bot, day = key.split("|")
         if latest_day is not None and date.fromisoformat(day) > latest_day:
-            waiting[key] = f"held: {g.pending} pending for a day whose partition does not exist yet"
+            waiting[key] = f"{g.pending} pending, held until its day partition exists (a writer clock ahead)"
             continue
         reason = _due(g, now_ms, config)
         if reason:
