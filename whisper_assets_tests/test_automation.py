@@ -238,6 +238,24 @@ def test_sensor_holds_a_day_whose_partition_does_not_exist_yet_and_runs_the_othe
     assert len(state.groups) == 2
 
 
+def test_sensor_requests_nothing_for_days_a_queued_run_of_the_bot_will_read(settings, stores, instance, monkeypatch):
+    """A run still in the queue has not read its messages: it takes the new ones too, so the sensor
+    does not pile a second run of the bot behind it (they would run one after the other)."""
+    monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
+    store_messages(conversation(), settings)
+    tags = {"bot": "elena", RANGE_START: f"elena|{D1}", RANGE_END: f"elena|{D2}"}
+    instance.add_run(dg.DagsterRun(job_name="enrichment_job", run_id="0a0a0a0a-1111-2222-3333-444444444444",
+                                   status=dg.DagsterRunStatus.NOT_STARTED, tags=tags))
+    result = tick(instance, stores, None)
+    assert [r.tags["bot"] for r in result.run_requests] == ["marcus"]
+    # Once it has started (it may have read already), new messages for the bot need a run of their own.
+    instance.delete_run("0a0a0a0a-1111-2222-3333-444444444444")
+    instance.add_run(dg.DagsterRun(job_name="enrichment_job", run_id="0b0b0b0b-1111-2222-3333-444444444444",
+                                   status=dg.DagsterRunStatus.STARTED, tags=tags))
+    store_messages([msg("elena", "user_b", "I also have a parrot", at(D2, 12, 0))], settings)
+    assert [r.tags["bot"] for r in tick(instance, stores, result.cursor).run_requests] == ["elena"]
+
+
 def test_sensor_finds_a_point_that_became_visible_after_a_newer_one(settings, stores, instance, monkeypatch):
     monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
     store_messages(conversation()[:1], settings)  # elena, D1

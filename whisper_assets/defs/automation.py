@@ -1,6 +1,7 @@
 """The Qdrant sensor, the daily close-out, TTL pruning and forget-user: thin wiring over
 whisper_assets.enrichment.scheduling and whisper_assets.maintenance."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
@@ -9,9 +10,9 @@ import dagster as dg
 from whisper_assets.defs.assets import ASSETS, pending_lag_check
 from whisper_assets.defs.instance import is_temporary
 from whisper_assets.defs.resources import StoresResource
-from whisper_assets.defs.run_tags import REASON, SOURCE, partition_tags
+from whisper_assets.defs.run_tags import REASON, SOURCE, day_range_of_run, partition_tags
 from whisper_assets.enrichment.scheduling import (
-    RETRY_REASON, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
+    RETRY_REASON, PlannedRun, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
 from whisper_assets.stores.qdrant import StoreBusyError
 
@@ -65,12 +66,19 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
     known = set(context.instance.get_dynamic_partitions(bots_partitions.name))
     seen = {key.split("|")[0] for key in plan.state.groups} | set(stored_bots)
     new_bots = sorted(b for b in seen - known if _valid_bot(b))
-    busy = _bots_with_active_runs(context.instance)
+    active = _active_runs(context.instance)
     requests = []
     for run in plan.runs:
-        if run.reason == RETRY_REASON and run.bot_name in busy:
-            plan.waiting[f"{run.bot_name}|{run.first_day}"] = "still pending; a run of this bot is queued or running"
-            continue  # that run will take these days too; a second one would only redo them
+        key = f"{run.bot_name}|{run.first_day}"
+        queued = next((r for r in active.get(run.bot_name, []) if r.queued and r.covers(run)), None)
+        if queued is not None:
+            # It has not read its messages yet, so it will take these too: a second run would wait
+            # behind it for the bot's lock and then redo the same days.
+            plan.waiting[key] = f"covered by queued run {queued.run_id[:8]}"
+            continue
+        if run.reason == RETRY_REASON and active.get(run.bot_name):
+            plan.waiting[key] = "still pending; a run of this bot is running"
+            continue
         try:  # one bot's problem becomes its own log line and skip reason, never the tick's failure
             tags = partition_tags([run.bot_name], str(run.first_day), str(run.last_day))
             single = run.first_day == run.last_day
@@ -92,13 +100,29 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
     )
 
 
-def _bots_with_active_runs(instance: dg.DagsterInstance) -> set[str]:
-    records = instance.get_run_records(dg.RunsFilter(job_name=enrichment_job.name, statuses=ACTIVE))
-    return {r.dagster_run.tags["bot"] for r in records if "bot" in r.dagster_run.tags}
+@dataclass(frozen=True)
+class ActiveRun:
+    run_id: str
+    queued: bool  # not started: it will read the bot's messages when it does
+    days: tuple[str, str] | None
+
+    def covers(self, run: PlannedRun) -> bool:
+        return self.days is not None and self.days[0] <= str(run.first_day) and str(run.last_day) <= self.days[1]
 
 
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED]
+QUEUED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+ACTIVE = [*QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def _active_runs(instance: dg.DagsterInstance) -> dict[str, list[ActiveRun]]:
+    """The enrichment runs of one bot that are queued or running, by bot."""
+    out: dict[str, list[ActiveRun]] = {}
+    for record in instance.get_run_records(dg.RunsFilter(job_name=enrichment_job.name, statuses=ACTIVE)):
+        run = record.dagster_run
+        if "bot" in run.tags:
+            out.setdefault(run.tags["bot"], []).append(
+                ActiveRun(run.run_id, run.status in QUEUED, day_range_of_run(run.tags)))
+    return out
 
 
 def _valid_bot(bot: str) -> bool:

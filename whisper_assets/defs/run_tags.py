@@ -32,3 +32,18 @@ def bots_of_run(tags: Mapping[str, str]) -> list[str]:
         if bot not in bots:
             bots.append(bot)
     return bots
+
+
+def day_range_of_run(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """(first, last) day (ISO) of a run's partition tags, or None when it has none."""
+    if PARTITION in tags:
+        keys = [tags[PARTITION]] * 2
+    elif RANGE_START in tags and RANGE_END in tags:
+        keys = [tags[RANGE_START], tags[RANGE_END]]
+    else:
+        return None
+    try:
+        (_, first), (_, last) = (split_key(k) for k in keys)
+    except Exception:  # not a bot|day key
+        return None
+    return first.isoformat(), last.isoformat()
