@@ -167,8 +167,10 @@ def test_mark_completed_marks_only_what_was_staged(store):
     # The next run stages the new content and marks it.
     edited = store.day_messages("elena", "2026-11-09")
     assert store.mark_completed({s.message.message_id: s.message.version for s in edited}, "run-8",
-                                "2026-11-10T02:00:00Z") == MarkResult(marked=2)
+                                "2026-11-10T02:00:00Z") == MarkResult(marked=1, already=1)
     assert store.status_by_day()[0].pending == 0
+    # A point an earlier run completed keeps that run's mark: enriched_at is the first enrichment.
+    assert _payloads(store, [kept.message_id])[kept.message_id]["enrichment_run_id"] == "run-7"
 
 
 def test_mark_completed_accepts_ids_in_any_case_and_nothing(store):

@@ -284,8 +284,8 @@ def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource
         persistence.replace_summary_vectors(store, pids, summaries, vectors)
         marked = persistence.mark_completed(store, staged, context.run_id)
     return dg.MaterializeResult(metadata={
-        "messages_completed": marked.marked, "changed_since_staged": marked.changed,
-        "missing": marked.missing, "partitions": len(pids),
+        "messages_completed": marked.marked, "already_completed": marked.already,
+        "changed_since_staged": marked.changed, "missing": marked.missing, "partitions": len(pids),
     })
 
 

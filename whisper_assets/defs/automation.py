@@ -10,7 +10,7 @@ import dagster as dg
 from whisper_assets.defs.assets import ASSETS, pending_lag_check
 from whisper_assets.defs.instance import is_temporary
 from whisper_assets.defs.resources import StoresResource
-from whisper_assets.defs.run_tags import REASON, SOURCE, day_range_of_run, partition_tags
+from whisper_assets.defs.run_tags import REASON, RETRY_ALL_STEPS, SOURCE, day_range_of_run, partition_tags
 from whisper_assets.enrichment.scheduling import (
     RETRY_REASON, PlannedRun, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
@@ -30,6 +30,7 @@ enrichment_job = dg.define_asset_job(
     # In-process: the multiprocess executor adds ~6 s a run and fights over the embedded store.
     executor_def=dg.in_process_executor,
     description="Enrich bot-day partitions: facts, summaries, embeddings, then mark points completed.",
+    tags=RETRY_ALL_STEPS,
 )
 
 

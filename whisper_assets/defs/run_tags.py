@@ -10,6 +10,9 @@ PARTITION = "dagster/partition"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 REASON = "whisper/reason"
 SOURCE = "whisper/source"
+# Dagster's automatic retries re-execute every step: a failed run's transaction rolled back its
+# staging, so a retry "from failure" would load another run's staging and complete nothing new.
+RETRY_ALL_STEPS = {"dagster/retry_strategy": "ALL_STEPS"}
 
 
 def partition_tags(bots: list[str], first: str, last: str) -> dict[str, str]:

@@ -314,6 +314,7 @@ class MarkResult:
     marked: int = 0
     changed: int = 0
     missing: int = 0
+    already: int = 0  # completed by an earlier run at this version: left as it was
 
 
 def _point_id(message_id: str) -> str:
@@ -409,11 +410,16 @@ class MessageStore:
         partition is re-materialized, e.g. by the daily close-out, which reads all its messages).
         """
         wanted = {_point_id(mid): version for mid, version in staged.items()}
-        current = {r.id: payload_version(r.payload) for r in self.engine.retrieve(self.messages, list(wanted))}
-        to_mark = [pid for pid, version in wanted.items() if pid in current and current[pid] == version]
+        points = self.engine.retrieve(self.messages, list(wanted))
+        current = {r.id: payload_version(r.payload) for r in points}
+        done = {r.id for r in points if r.payload.get("enrichment_status") == Status.COMPLETED.value}
+        same = [pid for pid, version in wanted.items() if pid in current and current[pid] == version]
+        # A point completed by an earlier run keeps its enriched_at and run id (the first enrichment).
+        to_mark = [pid for pid in same if pid not in done]
         missing = sum(pid not in current for pid in wanted)
         self.set_status(to_mark, Status.COMPLETED, run_id, at)
-        return MarkResult(marked=len(to_mark), changed=len(wanted) - len(to_mark) - missing, missing=missing)
+        return MarkResult(marked=len(to_mark), changed=len(wanted) - len(same) - missing, missing=missing,
+                          already=len(same) - len(to_mark))
 
     def bots(self) -> list[str]:
         return sorted(self.engine.facet(self.messages, "bot_name", {}))
