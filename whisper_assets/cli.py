@@ -290,11 +290,15 @@ def dev_cmd(
     """`dagster dev` (UI, daemon, sensor, schedules) on the persistent instance: DAGSTER_HOME, by
     default $WHISPER_DATA_DIR/dagster. Extra options go to `dagster dev`."""
     import os
+    import signal
 
-    from whisper_assets.defs.instance import prepare_home
+    from whisper_assets.defs.instance import persistent_instance, prepare_home
 
     settings = _settings()
     home = prepare_home(settings)
+    persistent_instance(settings).dispose()  # creates the storage under its lock, before Dagster's processes race
+    # Dagster stops on SIGTERM as on SIGINT; a shell that started us with `&` ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # Children (daemon, code server, run workers) must agree on the stores and the instance.
     env = {**os.environ, "DAGSTER_HOME": str(home), "WHISPER_DATA_DIR": str(settings.data_dir.resolve())}
     console.print(f"Dagster instance: {home}; stores: {env['WHISPER_DATA_DIR']}")

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import dagster as dg
+from filelock import FileLock
 
 from whisper_assets.settings import Settings
 
@@ -44,11 +45,15 @@ def prepare_home(settings: Settings) -> Path:
 
 
 def persistent_instance(settings: Settings) -> dg.DagsterInstance:
-    """The instance `dagster dev` (started by `whisper-assets dev`) and the daemon use."""
+    """The instance `dagster dev` (started by `whisper-assets dev`) and the daemon use.
+
+    Opened under a file lock: Dagster's SQLite storage creates its tables on first open, which
+    two processes doing at once (two CLI runs on a new data dir) makes fail."""
     home = prepare_home(settings)
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.from_config(str(home))
+    with FileLock(str(home / ".instance.lock")):
+        if os.environ.get("DAGSTER_HOME"):
+            return dg.DagsterInstance.get()
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def is_temporary(instance: dg.DagsterInstance) -> bool:
