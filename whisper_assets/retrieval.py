@@ -367,7 +367,10 @@ def embed_query(embedder: Embedder, text: str) -> np.ndarray:
     2-core box with other work running (load ~5), encode_one measured p99 395 ms on 2 threads and
     13 ms on 1 (benchmarks/retrieval.py). torch's thread count is per process, so it is lowered
     only around this call (under a lock) and restored; batch encoders elsewhere keep theirs.
+    The ONNX Runtime backend (the default) needs none of this, and must not import torch.
     """
+    if getattr(embedder, "backend", "torch") != "torch":
+        return embedder.encode_one(text)
     import torch
 
     with _EMBED_LOCK:
