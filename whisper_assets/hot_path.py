@@ -15,8 +15,8 @@ so the writer hands it back (flush, close, release the file lock):
   its turn;
 - at once when this process itself calls `open_store` on the same store;
 - on `close()`, on leaving `message_writer()`, and at interpreter exit.
-The next write after a hand-back reopens the store (~0.3-0.4 s at 100k points, 2.3 s at 1M:
-MEASUREMENTS.md and benchmarks/results/hot_path_release.json). Opens and closes run on one
+The next write after a hand-back reopens the store (0.40 s at 100k points, 2.3 s at 1M:
+benchmarks/results/hot_path_release.json, MEASUREMENTS.md). Opens and closes run on one
 background thread per writer, because the file lock belongs to the thread that took it.
 With a Qdrant server (QDRANT_URL) the same writer simply keeps its client between writes.
 """
@@ -51,14 +51,20 @@ from whisper_assets.stores.qdrant import (
 
 log = logging.getLogger(__name__)
 
-# Defaults picked with benchmarks/hot_path.py (results in benchmarks/results/hot_path_release.json).
-IDLE_RELEASE_S = 2.0
-"""Hand the store back after this long without a write: a chatting bot writes every 0.2-2 s,
-so one-off writes inside a conversation find the store open; another process waits at most this
-long after the last write."""
-MAX_HOLD_S = 2.0
+# Defaults picked with benchmarks/hot_path.py --sweep (benchmarks/results/hot_path_release.json).
+IDLE_RELEASE_S = 5.0
+"""Hand the store back after this long without a write. One-off calls 0.2-2 s apart at 100k
+points reopened the store on 34 of 40 calls at 0.5 s (p50 640 ms), 25 at 1 s (551 ms), 3 at 2 s
+(22 ms) and 1 at 5 s (33 ms; p99 0.40 s against 0.67 s at 2 s). 5 s also covers a bot's reply
+written after an LLM answer of a few seconds. An idle store held open costs other processes
+little: they ask for it and get it (MAX_HOLD_S)."""
+MAX_HOLD_S = 1.0
 """When another process waits for the store, hand it back once it has been held this long,
-even if writes keep coming: a waiting sensor tick or run waits about this long at most."""
+even if writes keep coming. With another process taking a turn every 2-4 s while a writer wrote
+20 messages/s, its lock wait p50/p99 was 0.20/0.45 s at 0.5 s, 0.28/0.41 s at 1 s, 0.18/0.51 s
+at 2 s and 2.6/3.0 s at 5 s (mostly the writer's close); below 2 s the figures do not differ, so
+1 s bounds the wait when turns come back to back while the writer keeps the store at least 1 s
+between other processes' turns."""
 HANDOFF_S = 0.15
 """After handing the store back on request, wait this long before reopening: a waiting
 process polls the lock every 50 ms (filelock), so it gets its turn."""
@@ -73,6 +79,7 @@ class WriterStats:
 
     opens: int = 0
     open_s: float = 0.0  # total time spent opening (lock wait included)
+    held_s: float = 0.0  # total time the store was held open (until each hand-back)
     released_idle: int = 0
     released_asked: int = 0  # another process asked and max_hold_s had passed
     released_in_process: int = 0  # open_store() in this process, or close()
@@ -390,6 +397,7 @@ class MessageWriter:
         cm = self._cm
         self._store = self._cm = None
         self._closing = True
+        self.stats.held_s += time.monotonic() - self._opened_at
         self._cond.release()
         try:
             cm.__exit__(None, None, None)
