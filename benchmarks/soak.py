@@ -951,6 +951,10 @@ def build_report(soak: Soak, a: argparse.Namespace, v: dict[str, Any]) -> dict[s
         completed.append(w["id"])
         run_marks[pay.get("enrichment_run_id") or "?"] = run_marks.get(pay.get("enrichment_run_id") or "?", 0) + 1
         groups = ["all", f"bot:{w['bot']}", "fast_track_user" if w["user"] == FAST_TRACK_USER else "other_users"]
+        outage_start, outage_end = v["stub"].outage
+        # Unaffected by the LLM outage: written a minute or more before it, or after it ended.
+        if w["t1"] < outage_start - 60 or w["t1"] > outage_end:
+            groups.append("outside_outage")
         for g in groups:
             lat["enriched_at"].setdefault(g, []).append(ts_of(pay["enriched_at"]) - w["t1"])
         first, maybe = first_completion(stages, f"{pay['bot_name']}|{pay['day']}", int(pay["stored_ms"]) / 1000)
