@@ -1054,9 +1054,8 @@ def build_report(soak: Soak, a: argparse.Namespace, v: dict[str, Any]) -> dict[s
             "ambiguous_points": ambiguous, "points_without_a_completing_run": unexplained,
         },
         "latency_write_to_enriched_at_s": {
-            "definition": "writer's store call returned -> the point's enriched_at payload. Every run of a bot-day "
-                          "re-marks all the day's points, so enriched_at is the LAST re-enrichment, not the first "
-                          "completion: this overstates the latency (see latency_write_to_completed_s)",
+            "definition": "writer's store call returned -> the point's enriched_at payload: the first completion "
+                          "(a run leaves points an earlier run completed as they were, since 414690f)",
             **{g: pct(x, 1) for g, x in sorted(lat["enriched_at"].items())},
         },
         "writes": {"call_ms_by_kind": {k: pct(x, 1) for k, x in calls_by_kind.items()},
