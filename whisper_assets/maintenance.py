@@ -9,9 +9,8 @@ from typing import Callable, ContextManager
 
 from sqlalchemy.engine import Engine
 
-from whisper_assets.enrichment.persistence import lock_bots, record_forget
+from whisper_assets.enrichment.persistence import lock_bots, record_forget, recompute_users
 from whisper_assets.messages import epoch_ms, validate_bot_name, validate_user_id
-from whisper_assets.stores.postgres import sql_dir
 from whisper_assets.stores.qdrant import MessageStore, Range
 
 # Every table that holds per-user rows; all but user_facts are partitioned by day.
@@ -98,9 +97,8 @@ def prune(engine: Engine, store: MessageStore, ttl_days: int, dry_run: bool, now
         for table in (*DAY_TABLES, "enrichment_metadata"):
             cur.execute(f"DELETE FROM {table} WHERE day < %s", (cutoff,))
             report.postgres[table] = cur.rowcount  # what went, should a run have written since the count
-        recompute = (sql_dir() / "queries" / "recompute_user_facts.sql").read_text()
         for bot, users in sorted(affected.items()):
-            cur.execute(recompute, {"bot": bot, "users": sorted(users)})
+            recompute_users(cur, bot, users)
     # After the commit: a crash here leaves only old points, which the next prune removes.
     store.engine.delete(store.messages, old_messages)
     store.engine.delete(store.summaries, old_summaries)

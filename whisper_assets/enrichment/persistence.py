@@ -109,16 +109,21 @@ def touched_users(cursor: Any, pids: PartitionIds) -> dict[str, list[str]]:
 
 def recompute_user_facts(cursor: Any, pids: PartitionIds) -> int:
     """Rebuild user_facts for the touched users; returns how many rows they now have."""
-    sql = (sql_dir() / "queries" / "recompute_user_facts.sql").read_text()
     total = 0
     lock_bots(cursor, (b for b, _ in pids))  # before reading: a forget in flight finishes first
     for bot, users in sorted(touched_users(cursor, pids).items()):
-        # Runs of other days of the same bot may recompute the same users at the same time.
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('user_facts:' || %s))", (bot,))
-        cursor.execute(sql, {"bot": bot, "users": sorted(users)})
+        recompute_users(cursor, bot, users)
         cursor.execute("SELECT count(*) FROM user_facts WHERE bot_name = %s AND user_id = ANY(%s)", (bot, users))
         total += cursor.fetchone()[0]
     return total
+
+
+def recompute_users(cursor: Any, bot: str, users: Iterable[str]) -> None:
+    """Rebuild user_facts of these users of `bot` from fact_observations (runs and prune)."""
+    # Whoever else recomputes this bot's users (a run, a prune) waits for this transaction.
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext('user_facts:' || %s))", (bot,))
+    cursor.execute((sql_dir() / "queries" / "recompute_user_facts.sql").read_text(),
+                   {"bot": bot, "users": sorted(users)})
 
 
 def staged_versions(cursor: Any, pids: PartitionIds) -> dict[str, str]:
