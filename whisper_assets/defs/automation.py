@@ -18,7 +18,7 @@ from whisper_assets.stores.qdrant import StoreBusyError
 
 SENSOR_STORE_WAIT_S = 40.0  # under Dagster's 60 s sensor deadline
 from whisper_assets.maintenance import forget_user, prune
-from whisper_assets.messages import epoch_ms, latest_day
+from whisper_assets.messages import InvalidMessageError, epoch_ms, latest_day, validate_bot_name
 from whisper_assets.partitions import bot_day_partitions, bots_partitions, partition_key
 from whisper_assets.settings import load_settings
 
@@ -90,7 +90,7 @@ def qdrant_pending_sensor(context: dg.SensorEvaluationContext, stores: StoresRes
             ))
         except Exception as exc:  # noqa: BLE001
             context.log.error(f"bot {run.bot_name!r} {run.first_day}..{run.last_day}: not requested: {exc}")
-            plan.waiting[f"{run.bot_name}|{run.first_day}"] = f"not requested: {type(exc).__name__}"
+            plan.waiting[key] = f"not requested: {type(exc).__name__}"
     if requests and plan.waiting:
         context.log.info("waiting: " + plan.skip_reason())
     return dg.SensorResult(
@@ -128,9 +128,9 @@ def _active_runs(instance: dg.DagsterInstance) -> dict[str, list[ActiveRun]]:
 
 def _valid_bot(bot: str) -> bool:
     try:
-        partition_key(bot, "2022-01-01")
+        validate_bot_name(bot)
         return True
-    except ValueError:
+    except InvalidMessageError:
         return False
 
 

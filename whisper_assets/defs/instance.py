@@ -39,7 +39,8 @@ def prepare_home(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     template = instance_template()
-    if not config.exists() or (config.read_text().startswith(MANAGED_MARK) and config.read_text() != template):
+    current = config.read_text() if config.exists() else None
+    if current is None or (current.startswith(MANAGED_MARK) and current != template):
         config.write_text(template)
     return home
 

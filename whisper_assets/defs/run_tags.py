@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Mapping
 
 from whisper_assets.partitions import partition_key, split_key
@@ -23,30 +24,22 @@ def partition_tags(bots: list[str], first: str, last: str) -> dict[str, str]:
     return {**tags, "bot": bots[0]} if len(bots) == 1 else tags
 
 
+def _partition_keys(tags: Mapping[str, str]) -> list[tuple[str, date]]:
+    """A run's partition tags as (bot, day): one key, or a range's first and last; [] when they are
+    not bot|day keys (another job's partitions) or absent."""
+    names = [tags[PARTITION]] if PARTITION in tags else [tags[t] for t in (RANGE_START, RANGE_END) if t in tags]
+    try:
+        return [split_key(name) for name in names]
+    except Exception:  # not a bot|day key
+        return []
+
+
 def bots_of_run(tags: Mapping[str, str]) -> list[str]:
     """The bots a run's partition tags name (the first and last bot of a range)."""
-    keys = [tags[t] for t in (PARTITION, RANGE_START, RANGE_END) if t in tags]
-    bots = []
-    for key in keys:
-        try:
-            bot, _ = split_key(key)
-        except Exception:  # not a bot|day key (another job's partition): no bot
-            continue
-        if bot not in bots:
-            bots.append(bot)
-    return bots
+    return list(dict.fromkeys(bot for bot, _ in _partition_keys(tags)))
 
 
 def day_range_of_run(tags: Mapping[str, str]) -> tuple[str, str] | None:
     """(first, last) day (ISO) of a run's partition tags, or None when it has none."""
-    if PARTITION in tags:
-        keys = [tags[PARTITION]] * 2
-    elif RANGE_START in tags and RANGE_END in tags:
-        keys = [tags[RANGE_START], tags[RANGE_END]]
-    else:
-        return None
-    try:
-        (_, first), (_, last) = (split_key(k) for k in keys)
-    except Exception:  # not a bot|day key
-        return None
-    return first.isoformat(), last.isoformat()
+    keys = _partition_keys(tags)
+    return (keys[0][1].isoformat(), keys[-1][1].isoformat()) if keys else None
