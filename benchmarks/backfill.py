@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dagster as dg  # noqa: E402
 
 from whisper_assets.defs.resources import LLMResource, StoresResource  # noqa: E402
-from whisper_assets.embedding import get_embedder  # noqa: E402
-from whisper_assets.hot_path import MessageIn, message_writer  # noqa: E402
-from whisper_assets.partitions import bots_partitions  # noqa: E402
-from whisper_assets.runs import materialize_days, plan_runs  # noqa: E402
-from whisper_assets.settings import load_settings  # noqa: E402
+from whisper_assets.core.embedding import get_embedder  # noqa: E402
+from whisper_assets.memory.hot_path import MessageIn, message_writer  # noqa: E402
+from whisper_assets.defs.partitions import bots_partitions  # noqa: E402
+from whisper_assets.defs.runs import materialize_days, plan_runs  # noqa: E402
+from whisper_assets.core.settings import load_settings  # noqa: E402
 from whisper_assets.stores.postgres import get_engine  # noqa: E402
 from whisper_assets.stores.qdrant import open_store  # noqa: E402
 

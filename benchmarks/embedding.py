@@ -44,14 +44,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from chatgen import BOT, SMALL, user_line  # noqa: E402
 
-from whisper_assets.embedding import (  # noqa: E402
+from whisper_assets.core.embedding import (  # noqa: E402
     BACKEND_ENV, EMBEDDING_MODEL, SentenceTransformerEmbedder, load_sentence_transformer,
 )
 
 COLD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from whisper_assets.embedding import build_embedder
+from whisper_assets.core.embedding import build_embedder
 t1 = time.perf_counter()
 e = build_embedder({threads}, backend={backend!r}, cache_dir={cache!r})
 t2 = time.perf_counter()
@@ -163,14 +163,14 @@ def main() -> None:
     if args.quick:
         args.messages, args.batches, args.cold_runs = 100, 5, 1
     if args.threads is None:
-        from whisper_assets.settings import load_settings
+        from whisper_assets.core.settings import load_settings
 
         # (data_dir given only so that loading does not announce a default data directory: none is used)
         args.threads = load_settings(data_dir=Path(tempfile.gettempdir())).torch_threads
     loadavg_start = list(os.getloadavg())
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
-    from whisper_assets import embedding_onnx as eo
+    from whisper_assets.core import embedding_onnx as eo
 
     with tempfile.TemporaryDirectory(prefix="whisper_embedding_bench_") as tmp:
         cache = Path(tmp) / "models"

@@ -27,14 +27,14 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whisper_assets.defs.resources import LLMResource, StoresResource  # noqa: E402
-from whisper_assets.embedding import EMBEDDING_MODEL, get_embedder  # noqa: E402
-from whisper_assets.enrichment import persistence  # noqa: E402
-from whisper_assets.enrichment.pipeline import embed_summaries, enrich_partitions  # noqa: E402
-from whisper_assets.hot_path import MessageIn, message_writer  # noqa: E402
-from whisper_assets.io_managers import TABLES, load_partitions, replace_partitions  # noqa: E402
-from whisper_assets.llm.offline import OfflineBackend  # noqa: E402
-from whisper_assets.runs import materialize_days  # noqa: E402
-from whisper_assets.settings import load_settings  # noqa: E402
+from whisper_assets.core.embedding import EMBEDDING_MODEL, get_embedder  # noqa: E402
+from whisper_assets.stores import persistence  # noqa: E402
+from whisper_assets.core.enrichment.pipeline import embed_summaries, enrich_partitions  # noqa: E402
+from whisper_assets.memory.hot_path import MessageIn, message_writer  # noqa: E402
+from whisper_assets.defs.io_manager import TABLES, load_partitions, replace_partitions  # noqa: E402
+from whisper_assets.core.llm.offline import OfflineBackend  # noqa: E402
+from whisper_assets.defs.runs import materialize_days  # noqa: E402
+from whisper_assets.core.settings import load_settings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chatgen import BOT, user_line  # noqa: E402

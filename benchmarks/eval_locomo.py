@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from whisper_assets.embedding import get_embedder  # noqa: E402
-from whisper_assets.evaluation.locomo import evaluate, load_samples  # noqa: E402
-from whisper_assets.evaluation.report import headline, write_report  # noqa: E402
-from whisper_assets.settings import load_settings  # noqa: E402
+from whisper_assets.core.embedding import get_embedder  # noqa: E402
+from whisper_assets.interfaces.evaluation.locomo import evaluate, load_samples  # noqa: E402
+from whisper_assets.interfaces.evaluation.report import headline, write_report  # noqa: E402
+from whisper_assets.core.settings import load_settings  # noqa: E402
 
 DEFAULT_FILE = Path(os.environ.get("WHISPER_LOCOMO_FILE", "/work/shared/eval/locomo/locomo_dev.json"))
 TARGET_S = 60.0

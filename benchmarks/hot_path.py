@@ -162,7 +162,7 @@ def make_text(rng: random.Random) -> str:
 
 def make_messages(n: int, seed: int, start: datetime, days: int = 4):
     """n MessageIn with increasing timestamps spread over `days` days from `start`."""
-    from whisper_assets.hot_path import MessageIn
+    from whisper_assets.memory.hot_path import MessageIn
 
     rng = random.Random(seed)
     span_ms = days * 86_400_000
@@ -239,7 +239,7 @@ def machine(loadavg_start: list[float]) -> dict[str, object]:
 
 def measure_latency(settings, embedder, items) -> dict[str, object]:
     """store_message (held-open writer) vs bare model.encode, alternating order per chunk."""
-    from whisper_assets.hot_path import message_writer
+    from whisper_assets.memory.hot_path import message_writer
 
     model = embedder.model
     store_s: list[float] = []
@@ -304,7 +304,7 @@ def measure_breakdown(writer, items) -> dict[str, object]:
 
 
 def _breakdown(writer, store, items) -> dict[str, object]:
-    from whisper_assets.hot_path import MessageIn, embed, validate
+    from whisper_assets.memory.hot_path import MessageIn, embed, validate
 
     engine = store.engine
     q = getattr(engine, "q", None)
@@ -352,8 +352,8 @@ def measure_batches(root: Path, embedder, items) -> dict[str, object]:
     import numpy as np
     import torch
 
-    from whisper_assets.hot_path import message_writer, store_messages
-    from whisper_assets.settings import load_settings
+    from whisper_assets.memory.hot_path import message_writer, store_messages
+    from whisper_assets.core.settings import load_settings
     from whisper_assets.stores.qdrant import open_store
 
     writer_settings = load_settings(data_dir=root / "batch_writer")
@@ -450,7 +450,7 @@ def measure_batches(root: Path, embedder, items) -> dict[str, object]:
 OTHER_TURNS = r"""
 import json, random, sys, time
 import whisper_assets.stores.qdrant as q
-from whisper_assets.settings import load_settings
+from whisper_assets.core.settings import load_settings
 settings = load_settings(data_dir=sys.argv[1])
 turns, gap_lo, gap_hi, seed = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 rng = random.Random(seed)
@@ -513,7 +513,7 @@ def build_store(settings, points: int, seed: int) -> dict[str, object]:
     """`points` background messages (random unit vectors, real payloads) in the embedded store."""
     import numpy as np
 
-    from whisper_assets.hot_path import MessageIn, validate
+    from whisper_assets.memory.hot_path import MessageIn, validate
     from whisper_assets.stores.qdrant import open_store
 
     rng = np.random.default_rng(seed)
@@ -536,7 +536,7 @@ def open_anatomy(settings, reps: int = 5) -> dict[str, object]:
     """What an open of the embedded store costs, and where it goes."""
     import qdrant_edge as q
 
-    from whisper_assets.embedding import EMBEDDING_DIM
+    from whisper_assets.core.embedding import EMBEDDING_DIM
     from whisper_assets.stores.qdrant import open_store
 
     perf = time.perf_counter
@@ -663,7 +663,7 @@ def oneoff_spaced(settings, items, gaps: list[float], writer=None) -> dict[str, 
     """One-off `store_message` calls with a chatting bot's pauses between them.
 
     `writer`: a MessageWriter with other timings (sweep); default the module function."""
-    from whisper_assets.hot_path import shared_writer, store_message
+    from whisper_assets.memory.hot_path import shared_writer, store_message
 
     perf = time.perf_counter
     lat, opened = [], []
@@ -697,7 +697,7 @@ def oneoff_spaced(settings, items, gaps: list[float], writer=None) -> dict[str, 
 
 
 def oneoff_after_idle(settings, items, pause_s: float) -> dict[str, object]:
-    from whisper_assets.hot_path import shared_writer, store_message
+    from whisper_assets.memory.hot_path import shared_writer, store_message
 
     lat = []
     for it in items:
@@ -714,7 +714,7 @@ def held_steady(settings, items, rate_per_s: float, other: tuple[int, float, flo
                 **timings: float) -> dict[str, object]:
     """A `message_writer()` writing at a steady rate; optionally another process taking turns
     (`other` = (turns, gap_lo, gap_hi)): how long it waits for the store, and what the writer pays."""
-    from whisper_assets.hot_path import message_writer
+    from whisper_assets.memory.hot_path import message_writer
 
     perf = time.perf_counter
     proc = _other_process(settings, other[0], other[1:], seed) if other else None
@@ -756,9 +756,9 @@ def held_steady(settings, items, rate_per_s: float, other: tuple[int, float, flo
 def measure_release(out: dict[str, object], root: Path, embedder, points: int, quick: bool, seed: int,
                     sweep: bool, variants: bool) -> dict[str, object]:
     """Fills `out` as it goes (a failure later keeps what was measured)."""
-    from whisper_assets import hot_path
-    from whisper_assets.hot_path import MessageWriter, close_shared_writers
-    from whisper_assets.settings import load_settings
+    from whisper_assets.memory import hot_path
+    from whisper_assets.memory.hot_path import MessageWriter, close_shared_writers
+    from whisper_assets.core.settings import load_settings
 
     settings = load_settings(data_dir=root / "release")
     log(f"release: building a store of {points:,} points")
@@ -819,9 +819,9 @@ def measure_recall(root: Path, points: int, quick: bool, seed: int) -> dict[str,
     import sqlalchemy as sa
 
     from scratch import scratch_workspace
-    from whisper_assets.hot_path import close_shared_writers, store_message
-    from whisper_assets.retrieval import recall
-    from whisper_assets.settings import load_settings
+    from whisper_assets.memory.hot_path import close_shared_writers, store_message
+    from whisper_assets.memory.retrieval import recall
+    from whisper_assets.core.settings import load_settings
     from whisper_assets.stores.postgres import get_engine
 
     n = 5 if quick else 20
@@ -916,8 +916,8 @@ def main() -> None:
     os.environ["WHISPER_DATA_DIR"] = str(root / "latency")
     try:
         t = time.perf_counter()
-        from whisper_assets.embedding import get_embedder
-        from whisper_assets.settings import load_settings
+        from whisper_assets.core.embedding import get_embedder
+        from whisper_assets.core.settings import load_settings
 
         settings = load_settings()
         embedder = get_embedder(settings.torch_threads)
@@ -976,7 +976,7 @@ def main() -> None:
         if "recall" in sections:
             load_by_section["recall"] = [round(x, 2) for x in os.getloadavg()]
             if "release" not in sections:
-                from whisper_assets.settings import load_settings as _ls
+                from whisper_assets.core.settings import load_settings as _ls
 
                 log(f"recall: building a store of {args.points:,} points")
                 build_store(_ls(data_dir=root / "release"), args.points, args.seed)
@@ -998,7 +998,7 @@ def main() -> None:
         result["met"] = met
         print(json.dumps(result, indent=2))
     finally:
-        from whisper_assets.hot_path import close_shared_writers
+        from whisper_assets.memory.hot_path import close_shared_writers
 
         close_shared_writers()
         shutil.rmtree(root, ignore_errors=True)

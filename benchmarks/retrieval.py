@@ -65,11 +65,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from whisper_assets.embedding import EMBEDDING_MODEL, get_embedder  # noqa: E402
-from whisper_assets.llm.schemas import Category  # noqa: E402
-from whisper_assets.messages import Message, Role, epoch_ms, from_epoch_ms, message_id_for  # noqa: E402
-from whisper_assets.retrieval import embed_query, recall  # noqa: E402
-from whisper_assets.settings import load_settings  # noqa: E402
+from whisper_assets.core.embedding import EMBEDDING_MODEL, get_embedder  # noqa: E402
+from whisper_assets.core.llm.schemas import Category  # noqa: E402
+from whisper_assets.core.messages import Message, Role, epoch_ms, from_epoch_ms, message_id_for  # noqa: E402
+from whisper_assets.memory.retrieval import embed_query, recall  # noqa: E402
+from whisper_assets.core.settings import load_settings  # noqa: E402
 from whisper_assets.stores.postgres import get_engine  # noqa: E402  (migrates on first use)
 from whisper_assets.stores.qdrant import open_store  # noqa: E402
 
@@ -549,7 +549,7 @@ def load_qdrant(settings, pairs, days_of, texts, vectors, plan, mtexts, mvectors
 # -- measuring -----------------------------------------------------------------------------------------
 
 def explain(engine, bot: str, user: str) -> dict[str, list[str]]:
-    from whisper_assets import retrieval as r
+    from whisper_assets.memory import retrieval as r
 
     day = NOW.date() - timedelta(days=7)
     statements = {

@@ -8,7 +8,7 @@ on every tick. Pending points go through `MessageStore.upsert_messages`; complet
 the same engine call with the payload a finished run leaves (`enrichment_status: completed`),
 so no 990k-point status pass is needed. No embedding model is involved.
 
-Measured at each size, with the real functions of whisper_assets.enrichment.scheduling:
+Measured at each size, with the real functions of whisper_assets.core.enrichment.scheduling:
 * first tick (empty cursor: scan_new_pending discovers every pending point, count_pending
   counts every group, plan_tick plans the runs), store already open;
 * steady ticks (cursor from the previous tick, 0-20 new pending points written before each),
@@ -47,12 +47,12 @@ import dagster as dg  # noqa: E402
 
 from whisper_assets.defs.automation import qdrant_pending_sensor  # noqa: E402
 from whisper_assets.defs.resources import StoresResource  # noqa: E402
-from whisper_assets.embedding import EMBEDDING_DIM  # noqa: E402
-from whisper_assets.enrichment.scheduling import (  # noqa: E402
+from whisper_assets.core.embedding import EMBEDDING_DIM  # noqa: E402
+from whisper_assets.core.enrichment.scheduling import (  # noqa: E402
     SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
-from whisper_assets.messages import Message, Role, epoch_ms, message_id_for  # noqa: E402
-from whisper_assets.settings import load_settings  # noqa: E402
+from whisper_assets.core.messages import Message, Role, epoch_ms, message_id_for  # noqa: E402
+from whisper_assets.core.settings import load_settings  # noqa: E402
 from whisper_assets.stores.qdrant import open_store  # noqa: E402
 
 UTC = timezone.utc

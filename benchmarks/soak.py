@@ -111,9 +111,9 @@ def writer_main(argv: list[str]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     import chatgen
-    from whisper_assets import hot_path as hp
-    from whisper_assets.embedding import get_embedder
-    from whisper_assets.settings import get_settings
+    from whisper_assets.memory import hot_path as hp
+    from whisper_assets.core.embedding import get_embedder
+    from whisper_assets.core.settings import get_settings
 
     settings = get_settings()
     t = time.perf_counter()
@@ -795,7 +795,7 @@ def run(soak: Soak, a: argparse.Namespace) -> dict[str, Any]:
 
     from scratch import scratch_workspace
 
-    from whisper_assets.settings import load_settings
+    from whisper_assets.core.settings import load_settings
 
     W = a.minutes * 60
     stub = LLMStub([m.strip() for m in a.outage_modes.split(",") if m.strip()])
@@ -1154,7 +1154,7 @@ def _kill_outcome(kill: dict[str, Any], runs: list[dict[str, Any]], t0: float) -
 
 
 def _default_settings() -> dict[str, Any]:
-    from whisper_assets.settings import Settings
+    from whisper_assets.core.settings import Settings
 
     return {k: f.default for k, f in Settings.model_fields.items()}
 

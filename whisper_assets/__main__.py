@@ -1,3 +1,3 @@
-from whisper_assets.cli import app
+from whisper_assets.interfaces.cli.app import app
 
 app(prog_name="whisper-assets")

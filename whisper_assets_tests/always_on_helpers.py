@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from whisper_assets.settings import Settings
+from whisper_assets.core.settings import Settings
 
 # Variables of the developer's shell that would point the processes at other stores.
 _FOREIGN = ("DAGSTER_HOME", "QDRANT_URL", "QDRANT_API_KEY", "WHISPER_QDRANT_PATH", "DAGSTER_POSTGRES_URL",
@@ -213,7 +213,7 @@ _OPEN_INSTANCES = """
 import json, sys, time
 from pathlib import Path
 from whisper_assets.defs.instance import persistent_instance
-from whisper_assets.settings import load_settings
+from whisper_assets.core.settings import load_settings
 # Warm up on a data dir of this process's own, so the processes race on the shared ones.
 persistent_instance(load_settings(data_dir=sys.argv[2])).get_dynamic_partitions("bots")
 for data_dir, go in json.loads(sys.argv[1]):

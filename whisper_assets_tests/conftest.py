@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from whisper_assets.settings import Settings, load_settings
+from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import dispose_engines, upgrade
 
 ADMIN_URL = os.environ.get("WHISPER_TEST_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")

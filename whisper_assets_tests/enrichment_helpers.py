@@ -23,10 +23,10 @@ import dagster as dg
 import sqlalchemy as sa
 
 from whisper_assets.defs.resources import LLMResource, StoresResource
-from whisper_assets.hot_path import MessageIn, store_messages
-from whisper_assets.llm.schemas import MAX_MESSAGES_PER_CALL
-from whisper_assets.runs import RunOutcome, materialize_days
-from whisper_assets.settings import Settings, load_settings
+from whisper_assets.memory.hot_path import MessageIn, store_messages
+from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL
+from whisper_assets.defs.runs import RunOutcome, materialize_days
+from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import open_store
 from whisper_assets_tests.llm_stub import Reply, StubLLMServer

@@ -29,12 +29,12 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from whisper_assets.cli import app
+from whisper_assets.interfaces.cli.app import app
 from whisper_assets.defs.assets import ASSETS
 from whisper_assets.defs.instance import persistent_instance
-from whisper_assets.hot_path import MessageIn, close_shared_writers, store_messages
-from whisper_assets.partitions import bots_partitions
-from whisper_assets.settings import Settings
+from whisper_assets.memory.hot_path import MessageIn, close_shared_writers, store_messages
+from whisper_assets.defs.partitions import bots_partitions
+from whisper_assets.core.settings import Settings
 from whisper_assets_tests.always_on_helpers import (
     DevServer, cli, open_new_instances_at_once, process_env, start_cli, tail, wait_for,
 )

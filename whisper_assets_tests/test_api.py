@@ -10,10 +10,10 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from whisper_assets.api import create_app
-from whisper_assets.cli_memory import ANSWER_SYSTEM_PROMPT, memory_app
-from whisper_assets.embedding import get_embedder
-from whisper_assets.settings import Settings, load_settings
+from whisper_assets.interfaces.api import create_app
+from whisper_assets.interfaces.cli.memory import ANSWER_SYSTEM_PROMPT, memory_app
+from whisper_assets.core.embedding import get_embedder
+from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets_tests.conftest import _create_db, _url_for
 from whisper_assets_tests.llm_stub import Reply, StubLLMServer

@@ -11,19 +11,19 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from whisper_assets.definitions import build_resources, defs
+from whisper_assets.defs.definitions import build_resources, defs
 from whisper_assets.defs.automation import (
     daily_closeout_schedule, forget_user_job, prune_job, qdrant_pending_sensor,
 )
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.run_tags import RANGE_END, RANGE_START
-from whisper_assets.enrichment.scheduling import SensorState
-from whisper_assets.hot_path import MessageIn, store_messages
-from whisper_assets.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
-from whisper_assets.messages import Message, Role
-from whisper_assets.partitions import bots_partitions
-from whisper_assets.runs import materialize_days
-from whisper_assets.settings import Settings
+from whisper_assets.core.enrichment.scheduling import SensorState
+from whisper_assets.memory.hot_path import MessageIn, store_messages
+from whisper_assets.memory.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
+from whisper_assets.core.messages import Message, Role
+from whisper_assets.defs.partitions import bots_partitions
+from whisper_assets.defs.runs import materialize_days
+from whisper_assets.core.settings import Settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import open_store
 from whisper_assets_tests.enrichment_helpers import (
@@ -496,7 +496,7 @@ def test_a_forget_during_a_run_is_not_undone_by_the_run(settings):
     what the run wrote; user_2 of the same bot-day is enriched as usual."""
     import threading
 
-    from whisper_assets.enrichment.persistence import user_sha256
+    from whisper_assets.stores.persistence import user_sha256
     from whisper_assets_tests.enrichment_helpers import echo_responder
     from whisper_assets_tests.enrichment_helpers import enrich as enrich_via_stub
     from whisper_assets_tests.llm_stub import StubLLMServer
@@ -541,9 +541,9 @@ def test_a_forget_during_a_run_is_not_undone_by_the_run(settings):
 def test_rows_of_users_forgotten_after_the_run_started_are_not_written(settings):
     """The write path itself, without Dagster: a forget after `run_started` drops that user's rows,
     an older forget does not; other users and bots are untouched."""
-    from whisper_assets.enrichment.models import StagedMessage
-    from whisper_assets.enrichment.persistence import record_forget
-    from whisper_assets.io_managers import TABLES, replace_partitions
+    from whisper_assets.core.enrichment.models import StagedMessage
+    from whisper_assets.stores.persistence import record_forget
+    from whisper_assets.defs.io_manager import TABLES, replace_partitions
 
     def staged(bot, user, i):
         return StagedMessage(f"00000000-0000-0000-0000-00000000000{i}", bot, D1, user, "user", "hi", at(D1, 9, i),

@@ -3,9 +3,9 @@
 import pytest
 from typer.testing import CliRunner
 
-from whisper_assets.cli import app
-from whisper_assets.hot_path import store_message
-from whisper_assets.settings import load_settings
+from whisper_assets.interfaces.cli.app import app
+from whisper_assets.memory.hot_path import store_message
+from whisper_assets.core.settings import load_settings
 
 runner = CliRunner()
 

@@ -22,9 +22,9 @@ import dagster as dg
 import pytest
 
 from whisper_assets.defs.instance import instance_template
-from whisper_assets.hot_path import MessageIn, store_messages
-from whisper_assets.partitions import bots_partitions
-from whisper_assets.settings import Settings
+from whisper_assets.memory.hot_path import MessageIn, store_messages
+from whisper_assets.defs.partitions import bots_partitions
+from whisper_assets.core.settings import Settings
 from whisper_assets_tests.enrichment_helpers import fast_settings, query, statuses
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,8 +19,8 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from whisper_assets import embedding_onnx as eo  # noqa: E402
-from whisper_assets.embedding import (  # noqa: E402
+from whisper_assets.core import embedding_onnx as eo  # noqa: E402
+from whisper_assets.core.embedding import (  # noqa: E402
     BACKEND_ENV, EMBEDDING_DIM, SentenceTransformerEmbedder, build_embedder,
 )
 
@@ -261,7 +261,7 @@ def test_processes_starting_together_export_once(onnx_embedder, tmp_path):
     eo.export_key(eo.model_dir(), cache)  # the model hash is remembered: the race is about the export
     code = f"""
 import os, pathlib, shutil, time
-from whisper_assets import embedding_onnx as eo
+from whisper_assets.core import embedding_onnx as eo
 def slow_export(directory, dest, threads):
     pathlib.Path({str(markers)!r}, f"export-{{os.getpid()}}").touch()
     time.sleep(1.5)
@@ -283,7 +283,7 @@ def test_a_second_process_uses_the_cached_file_without_torch(onnx_embedder, cach
     texts = ["I adopted a cat named Miso", "🙂", "word " * 400]
     code = f"""
 import json, sys
-from whisper_assets.embedding import get_embedder
+from whisper_assets.core.embedding import get_embedder
 e = get_embedder(1, cache_dir={str(cache_dir)!r})
 vectors = e.encode({texts!r}).tolist() + [e.encode_one("one more").tolist()]
 heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)
@@ -308,10 +308,10 @@ def test_falls_back_to_torch_with_a_one_line_warning(monkeypatch, caplog, onnx_e
 
     monkeypatch.setattr(eo, "load_onnx_embedder", unavailable)
     monkeypatch.delenv(BACKEND_ENV, raising=False)
-    with caplog.at_level(logging.WARNING, logger="whisper_assets.embedding"):
+    with caplog.at_level(logging.WARNING, logger="whisper_assets.core.embedding"):
         embedder = build_embedder(2)
     assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.backend == "torch"
-    warnings = [r for r in caplog.records if r.name == "whisper_assets.embedding"]
+    warnings = [r for r in caplog.records if r.name == "whisper_assets.core.embedding"]
     assert len(warnings) == 1 and warnings[0].exc_info is None
     message = warnings[0].getMessage()
     assert "\n" not in message and "onnxruntime" in message and "sentence-transformers" in message

@@ -15,13 +15,13 @@ import dagster as dg
 import pytest
 
 from whisper_assets.defs.assets import ASSETS
-from whisper_assets.definitions import build_resources
-from whisper_assets.enrichment import persistence
-from whisper_assets.enrichment.persistence import summary_point_id
-from whisper_assets.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS
-from whisper_assets.llm.prompts import PROMPT_VERSION
-from whisper_assets.partitions import bots_partitions, partition_key
-from whisper_assets.settings import Settings
+from whisper_assets.defs.definitions import build_resources
+from whisper_assets.stores import persistence
+from whisper_assets.stores.persistence import summary_point_id
+from whisper_assets.core.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS
+from whisper_assets.core.llm.prompts import PROMPT_VERSION
+from whisper_assets.defs.partitions import bots_partitions, partition_key
+from whisper_assets.core.settings import Settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets_tests.enrichment_helpers import (
     BOT, DAY, answer, batch_of, batches_needed, count, day_status, echo_responder, enrich, fast_settings,

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from whisper_assets.cli import app
-from whisper_assets.evaluation import locomo
-from whisper_assets.evaluation.report import headline
+from whisper_assets.interfaces.cli.app import app
+from whisper_assets.interfaces.evaluation import locomo
+from whisper_assets.interfaces.evaluation.report import headline
 
 UTC = timezone.utc
 
@@ -112,9 +112,9 @@ def test_question_now_is_the_next_session_or_a_day_after_the_last():
 
 
 def test_message_ids_map_back_to_dia_ids():
-    from whisper_assets.hot_path import validate
-    from whisper_assets.ingest import parse_locomo
-    from whisper_assets.settings import load_settings
+    from whisper_assets.memory.hot_path import validate
+    from whisper_assets.memory.ingest import parse_locomo
+    from whisper_assets.core.settings import load_settings
 
     settings = load_settings()
     parsed = list(parse_locomo([tiny_sample()]))
@@ -128,7 +128,7 @@ def test_message_ids_map_back_to_dia_ids():
 # -- end to end ------------------------------------------------------------------------------------
 
 def test_ranked_items_interleave_every_kind_and_map_provenance():
-    from whisper_assets.retrieval import FactItem, MessageItem, Provenance, RecallResult, SummaryItem
+    from whisper_assets.memory.retrieval import FactItem, MessageItem, Provenance, RecallResult, SummaryItem
 
     t = datetime(2023, 3, 3, 14, 30, tzinfo=UTC)
 

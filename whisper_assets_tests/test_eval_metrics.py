@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from whisper_assets.evaluation import metrics
-from whisper_assets.evaluation.metrics import HitCounts, Match, PRCounts
+from whisper_assets.interfaces.evaluation import metrics
+from whisper_assets.interfaces.evaluation.metrics import HitCounts, Match, PRCounts
 
 
 # -- dia ids -----------------------------------------------------------------------------------------

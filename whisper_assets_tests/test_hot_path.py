@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from whisper_assets.embedding import EMBEDDING_DIM, get_embedder
-from whisper_assets.hot_path import MessageIn, message_writer, store_message, store_messages
-from whisper_assets.messages import InvalidMessageError, epoch_ms
-from whisper_assets.settings import load_settings
+from whisper_assets.core.embedding import EMBEDDING_DIM, get_embedder
+from whisper_assets.memory.hot_path import MessageIn, message_writer, store_message, store_messages
+from whisper_assets.core.messages import InvalidMessageError, epoch_ms
+from whisper_assets.core.settings import load_settings
 from whisper_assets.stores.qdrant import DayStatus, open_store
 
 UTC = timezone.utc

@@ -3,10 +3,10 @@ import uuid
 
 from typer.testing import CliRunner
 
-import whisper_assets.ingest as ingest_module
-from whisper_assets.cli import app, sample_corpus_path
-from whisper_assets.ingest import ingest, parse_file, parse_jsonl, parse_locomo
-from whisper_assets.settings import load_settings
+import whisper_assets.memory.ingest as ingest_module
+from whisper_assets.interfaces.cli.app import app, sample_corpus_path
+from whisper_assets.memory.ingest import ingest, parse_file, parse_jsonl, parse_locomo
+from whisper_assets.core.settings import load_settings
 from whisper_assets.stores.qdrant import open_store
 
 GOOD = {"bot": "elena", "user": "user_alice", "role": "user", "content": "I live in Portland",

@@ -18,12 +18,12 @@ import openai
 import pytest
 
 from whisper_assets.defs.resources import LLMResource
-from whisper_assets.llm.backend import (
+from whisper_assets.core.llm.backend import (
     BatchMessage, LLMOutputError, RateLimiter, Usage, check_batch, interpret, labels,
 )
-from whisper_assets.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS, OpenAIBackend
-from whisper_assets.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT
-from whisper_assets.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut, Category
+from whisper_assets.core.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS, OpenAIBackend
+from whisper_assets.core.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT
+from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut, Category
 from whisper_assets_tests.enrichment_helpers import (
     OutputBackoff, answer, batch_of, echo_responder, skip_output_backoff,
 )

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from whisper_assets.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
-from whisper_assets.settings import Settings
+from whisper_assets.memory.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
+from whisper_assets.core.settings import Settings
 from whisper_assets.stores.postgres import get_engine, sql_dir
 from whisper_assets.stores.qdrant import open_store
 
@@ -133,7 +133,7 @@ def report_rows(output: str) -> dict[str, str]:
 
 
 def test_cli_prune_prints_the_user_facts_row(settings, cli_env):
-    from whisper_assets.cli import app
+    from whisper_assets.interfaces.cli.app import app
 
     seed_facts(settings)
     runner = CliRunner()

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from whisper_assets.embedding import EMBEDDING_DIM
-from whisper_assets.messages import Status, new_message, payload_version
-from whisper_assets.settings import load_settings
+from whisper_assets.core.embedding import EMBEDDING_DIM
+from whisper_assets.core.messages import Status, new_message, payload_version
+from whisper_assets.core.settings import load_settings
 from whisper_assets.stores.qdrant import (
     ClientEngine, EdgeEngine, MarkResult, MessageStore, StoreBusyError, StoreError, UpsertResult, open_store,
 )

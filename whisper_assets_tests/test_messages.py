@@ -2,7 +2,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from whisper_assets.messages import InvalidMessageError, Message, new_message
+from whisper_assets.core.messages import InvalidMessageError, Message, new_message
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 9, 23, 30, tzinfo=UTC)

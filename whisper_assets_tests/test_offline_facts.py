@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from whisper_assets.enrichment.models import Fact
-from whisper_assets.llm.offline_facts import Turn, extract_facts
-from whisper_assets.llm.schemas import Category, FactOut
+from whisper_assets.core.enrichment.models import Fact
+from whisper_assets.core.llm.offline_facts import Turn, extract_facts
+from whisper_assets.core.llm.schemas import Category, FactOut
 
 CORPUS = Path(__file__).resolve().parents[1] / "whisper_assets" / "data" / "sample_corpus.jsonl"
 
@@ -494,7 +494,7 @@ def test_want_kept_next_to_a_different_plan() -> None:
 
 
 def test_every_slang_word_passes_the_quick_gate() -> None:
-    from whisper_assets.llm.offline_facts import _SLANG_HINTS, _SLANG_WORDS
+    from whisper_assets.core.llm.offline_facts import _SLANG_HINTS, _SLANG_WORDS
 
     for word in _SLANG_WORDS:
         assert any(hint in word for hint in _SLANG_HINTS), word

@@ -14,16 +14,16 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pytest
 
-from whisper_assets.enrichment import persistence
-from whisper_assets.enrichment.models import Fact, FactObservation, StagedMessage, Summary, SummaryEmbedding
-from whisper_assets.enrichment.pipeline import (
+from whisper_assets.stores import persistence
+from whisper_assets.core.enrichment.models import Fact, FactObservation, StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.core.enrichment.pipeline import (
     SKIP_BOT_TURN, assemble, enrich_partitions, plan_batches, select_turns, window,
 )
-from whisper_assets.io_managers import TABLES, load_partitions, replace_partitions
-from whisper_assets.llm.backend import BatchMessage, BatchResult, SummaryDraft, Usage
-from whisper_assets.llm.guard import injection_reason
-from whisper_assets.llm.schemas import Category
-from whisper_assets.settings import Settings, load_settings
+from whisper_assets.defs.io_manager import TABLES, load_partitions, replace_partitions
+from whisper_assets.core.llm.backend import BatchMessage, BatchResult, SummaryDraft, Usage
+from whisper_assets.core.llm.guard import injection_reason
+from whisper_assets.core.llm.schemas import Category
+from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import open_store
 from whisper_assets_tests.enrichment_helpers import fast_settings

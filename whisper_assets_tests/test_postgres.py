@@ -70,7 +70,7 @@ def test_constraints_refuse_bad_rows(database_url):
 def test_get_engine_migrates_a_fresh_database(empty_database_url, tmp_path):
     # Dagster run workers reach Postgres only through get_engine: a fresh database (such as the
     # embedded one under `dagster dev`) must never be used unmigrated.
-    from whisper_assets.settings import load_settings
+    from whisper_assets.core.settings import load_settings
     from whisper_assets.stores.postgres import get_engine
 
     get_engine(load_settings(data_dir=tmp_path, database_url=empty_database_url))

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from whisper_assets.hot_path import close_shared_writers, store_message
-from whisper_assets.retrieval import UnknownBotError, recall
+from whisper_assets.memory.hot_path import close_shared_writers, store_message
+from whisper_assets.memory.retrieval import UnknownBotError, recall
 
 UTC = timezone.utc
 TS = datetime(2025, 11, 9, 8, 15, tzinfo=UTC)

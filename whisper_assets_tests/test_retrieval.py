@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from whisper_assets.embedding import get_embedder
-from whisper_assets.enrichment.models import Summary, SummaryEmbedding
-from whisper_assets.enrichment.persistence import replace_summary_vectors
-from whisper_assets.enrichment.pipeline import window
-from whisper_assets.messages import InvalidMessageError, Message, Role, message_id_for
-from whisper_assets.retrieval import (
+from whisper_assets.core.embedding import get_embedder
+from whisper_assets.core.enrichment.models import Summary, SummaryEmbedding
+from whisper_assets.stores.persistence import replace_summary_vectors
+from whisper_assets.core.enrichment.pipeline import window
+from whisper_assets.core.messages import InvalidMessageError, Message, Role, message_id_for
+from whisper_assets.memory.retrieval import (
     RecallError, RecallResult, UnknownBotError, content_terms, get_facts, recall, route_categories,
 )
-from whisper_assets.settings import Settings, load_settings
+from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import ClientEngine, MessageStore, open_store
 from whisper_assets_tests.conftest import _create_db, _url_for
@@ -564,7 +564,7 @@ def test_recall_after_real_enrichment(tmp_path, database_url):
     import dagster as dg
 
     from whisper_assets.defs.resources import LLMResource, StoresResource
-    from whisper_assets.runs import materialize_days
+    from whisper_assets.defs.runs import materialize_days
     from whisper_assets_tests.enrichment_helpers import fast_settings, say, store
 
     day = date(2025, 11, 9)

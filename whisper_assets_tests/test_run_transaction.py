@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from whisper_assets.enrichment.run_transaction import BotBusyError, RunTransaction
+from whisper_assets.stores.run_transaction import BotBusyError, RunTransaction
 from whisper_assets.stores.postgres import get_engine
 
 

@@ -10,12 +10,12 @@ from typing import Iterable, Iterator
 
 import pytest
 
-from whisper_assets.enrichment.scheduling import (
+from whisper_assets.core.enrichment.scheduling import (
     Group, PendingPoint, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
-from whisper_assets.hot_path import MessageIn, store_messages
-from whisper_assets.messages import Status
-from whisper_assets.settings import Settings
+from whisper_assets.memory.hot_path import MessageIn, store_messages
+from whisper_assets.core.messages import Status
+from whisper_assets.core.settings import Settings
 from whisper_assets.stores.qdrant import open_store
 from whisper_assets_tests.enrichment_helpers import fast_settings
 

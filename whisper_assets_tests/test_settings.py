@@ -1,6 +1,6 @@
 import pytest
 
-from whisper_assets.settings import SettingsError, load_settings
+from whisper_assets.core.settings import SettingsError, load_settings
 
 
 def test_defaults_need_no_servers(monkeypatch, tmp_path):
@@ -46,9 +46,9 @@ def test_env_values_are_read(monkeypatch, tmp_path):
 
 import logging  # noqa: E402
 
-from whisper_assets import settings as settings_module  # noqa: E402
+from whisper_assets.core import settings as settings_module  # noqa: E402
 
-SETTINGS_LOGGER = "whisper_assets.settings"
+SETTINGS_LOGGER = "whisper_assets.core.settings"
 
 
 @pytest.fixture()

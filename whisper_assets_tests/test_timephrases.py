@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from whisper_assets.timephrases import resolve_time_range
+from whisper_assets.core.timephrases import resolve_time_range
 
 UTC = timezone.utc
 WED = datetime(2025, 11, 12, 15, 0, tzinfo=UTC)  # a Wednesday

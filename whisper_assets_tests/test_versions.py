@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from whisper_assets.messages import Role, message_version, new_message, payload_version
+from whisper_assets.core.messages import Role, message_version, new_message, payload_version
 
 UTC = timezone.utc
 TS = datetime(2026, 3, 14, 9, 26, 53, 589000, tzinfo=UTC)

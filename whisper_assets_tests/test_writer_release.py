@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from whisper_assets.hot_path import close_shared_writers, message_writer, shared_writer, store_message
-from whisper_assets.settings import load_settings
+from whisper_assets.memory.hot_path import close_shared_writers, message_writer, shared_writer, store_message
+from whisper_assets.core.settings import load_settings
 from whisper_assets.stores.qdrant import StoreBusyError, open_store
 
 UTC = timezone.utc
@@ -29,7 +29,7 @@ GENEROUS_S = float(os.environ.get("WHISPER_TEST_GENEROUS_S", 60))  # lower it to
 # until a line arrives on stdin.
 OTHER = r"""
 import json, sys, time
-from whisper_assets.settings import load_settings
+from whisper_assets.core.settings import load_settings
 from whisper_assets.stores.qdrant import StoreBusyError, open_store
 settings = load_settings(data_dir=sys.argv[1])
 t = time.monotonic()

@@ -13,17 +13,17 @@ from typing import Any, Callable, Iterator, Sequence
 
 import dagster as dg
 
-from whisper_assets import quality
+from whisper_assets.core.enrichment import quality
 from whisper_assets.defs.resources import LLMResource, StoresResource
-from whisper_assets.embedding import EMBEDDING_MODEL
-from whisper_assets.enrichment import persistence
-from whisper_assets.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
-from whisper_assets.enrichment.pipeline import PartitionResult, embed_summaries, enrich_partitions
-from whisper_assets.io_managers import TABLES, load_partitions, run_started_at
-from whisper_assets.llm.backend import Usage
-from whisper_assets.messages import epoch_ms
-from whisper_assets.partitions import MAX_DAYS_PER_RUN, bot_day_partitions, partition_ids
-from whisper_assets.settings import Settings
+from whisper_assets.core.embedding import EMBEDDING_MODEL
+from whisper_assets.stores import persistence
+from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.core.enrichment.pipeline import PartitionResult, embed_summaries, enrich_partitions
+from whisper_assets.defs.io_manager import TABLES, load_partitions, run_started_at
+from whisper_assets.core.llm.backend import Usage
+from whisper_assets.core.messages import epoch_ms
+from whisper_assets.defs.partitions import MAX_DAYS_PER_RUN, bot_day_partitions, partition_ids
+from whisper_assets.core.settings import Settings
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is beta in 1.13
 

@@ -1,5 +1,5 @@
 """The Qdrant sensor, the daily close-out, TTL pruning and forget-user: thin wiring over
-whisper_assets.enrichment.scheduling and whisper_assets.maintenance."""
+whisper_assets.core.enrichment.scheduling and whisper_assets.memory.maintenance."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -11,16 +11,16 @@ from whisper_assets.defs.assets import ASSETS, pending_lag_check
 from whisper_assets.defs.instance import is_temporary
 from whisper_assets.defs.resources import StoresResource
 from whisper_assets.defs.run_tags import REASON, RETRY_ALL_STEPS, SOURCE, day_range_of_run, partition_tags
-from whisper_assets.enrichment.scheduling import (
+from whisper_assets.core.enrichment.scheduling import (
     RETRY_REASON, PlannedRun, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
 from whisper_assets.stores.qdrant import StoreBusyError
 
 SENSOR_STORE_WAIT_S = 40.0  # under Dagster's 60 s sensor deadline
-from whisper_assets.maintenance import forget_user, prune
-from whisper_assets.messages import InvalidMessageError, epoch_ms, latest_day, validate_bot_name
-from whisper_assets.partitions import bot_day_partitions, bots_partitions, partition_key
-from whisper_assets.settings import load_settings
+from whisper_assets.memory.maintenance import forget_user, prune
+from whisper_assets.core.messages import InvalidMessageError, epoch_ms, latest_day, validate_bot_name
+from whisper_assets.defs.partitions import bot_day_partitions, bots_partitions, partition_key
+from whisper_assets.core.settings import load_settings
 
 enrichment_job = dg.define_asset_job(
     "enrichment_job",

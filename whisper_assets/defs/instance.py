@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 from filelock import FileLock
 
-from whisper_assets.settings import Settings
+from whisper_assets.core.settings import Settings
 
 MANAGED_MARK = "# whisper-assets:"
 

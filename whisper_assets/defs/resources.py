@@ -11,10 +11,10 @@ from typing import Iterable, Iterator, Optional
 import dagster as dg
 from sqlalchemy.engine import Engine
 
-from whisper_assets.embedding import Embedder, get_embedder
-from whisper_assets.enrichment.run_transaction import RunTransaction
-from whisper_assets.llm.backend import EnrichmentBackend, RateLimiter
-from whisper_assets.settings import Settings, load_settings
+from whisper_assets.core.embedding import Embedder, get_embedder
+from whisper_assets.stores.run_transaction import RunTransaction
+from whisper_assets.core.llm.backend import EnrichmentBackend, RateLimiter
+from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import MessageStore, open_store
 
@@ -97,10 +97,10 @@ class LLMResource(dg.ConfigurableResource):
     def get_backend(self) -> EnrichmentBackend:
         s = self.resolved()
         if s.llm_backend == "offline":
-            from whisper_assets.llm.offline import OfflineBackend
+            from whisper_assets.core.llm.offline import OfflineBackend
 
             return OfflineBackend()
-        from whisper_assets.llm.openai_backend import LLMNotConfiguredError, OpenAIBackend, openai_client
+        from whisper_assets.core.llm.openai_backend import LLMNotConfiguredError, OpenAIBackend, openai_client
 
         try:
             client = openai_client(s)

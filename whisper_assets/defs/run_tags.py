@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Mapping
 
-from whisper_assets.partitions import partition_key, split_key
+from whisper_assets.defs.partitions import partition_key, split_key
 
 PARTITION = "dagster/partition"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

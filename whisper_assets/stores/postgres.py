@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from psycopg2.extras import register_uuid
 from sqlalchemy.engine import Engine
 
-from whisper_assets.settings import Settings
+from whisper_assets.core.settings import Settings
 
 # Any constant works; it only has to be the same in every process that migrates.
 _MIGRATION_LOCK_ID = 0x5748_4953  # "WHIS"

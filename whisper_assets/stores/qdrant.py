@@ -23,9 +23,9 @@ from typing import Any, Iterator, Mapping, Protocol, Sequence
 import numpy as np
 from filelock import FileLock, Timeout
 
-from whisper_assets.embedding import EMBEDDING_DIM
-from whisper_assets.messages import Message, Status, epoch_ms, payload_version
-from whisper_assets.settings import Settings
+from whisper_assets.core.embedding import EMBEDDING_DIM
+from whisper_assets.core.messages import Message, Status, epoch_ms, payload_version
+from whisper_assets.core.settings import Settings
 
 # field -> "keyword" | "integer": every field we filter or facet on is indexed
 # (an unindexed field silently matches nothing in some filters; see MEASUREMENTS.md).

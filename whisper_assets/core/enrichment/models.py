@@ -1,0 +1,81 @@
+"""Rows that flow between the assets (and the Postgres tables the IO manager keeps them in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+
+from whisper_assets.core.llm.schemas import Category
+
+
+@dataclass(frozen=True)
+class StagedMessage:
+    """A bot-day's message as staged by `pending_messages` (with its stored vector)."""
+
+    message_id: str
+    bot_name: str
+    day: date
+    user_id: str
+    role: str
+    content: str
+    ts: datetime
+    vector: np.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact extracted from one user's turns, before provenance is attached."""
+
+    user_id: str
+    category: Category
+    fact: str
+    confidence: float
+    source_message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FactObservation:
+    """A row of `fact_observations`: a fact with its partition and provenance."""
+
+    bot_name: str
+    day: date
+    user_id: str
+    category: str
+    fact_content: str
+    confidence: float
+    source_message_ids: tuple[str, ...]
+    observed_at: datetime
+    model: str
+    prompt_version: str
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A row of `conversation_summaries`: one user's 24-hour window."""
+
+    bot_name: str
+    day: date
+    user_id: str
+    start_timestamp: datetime
+    end_timestamp: datetime
+    summary_text: str
+    topics: tuple[str, ...]
+    message_count: int
+    source_message_ids: tuple[str, ...]
+    model: str
+    prompt_version: str
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SummaryEmbedding:
+    bot_name: str
+    day: date
+    user_id: str
+    start_timestamp: datetime
+    end_timestamp: datetime
+    embedding: np.ndarray = field(repr=False, compare=False)
+    model: str

@@ -1,0 +1,116 @@
+"""Any OpenAI-compatible endpoint (OpenAI, OpenRouter, vLLM, Ollama) through the official client.
+
+Transport faults (429 with Retry-After, 5xx, timeouts, dropped connections) are retried by the
+openai client itself with exponential backoff; invalid answers (bad JSON, schema or invariant
+breaches) are retried here with tenacity, then the batch fails with LLMOutputError.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import openai
+from pydantic import ValidationError
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from whisper_assets.core.llm.backend import (
+    BatchMessage, BatchResult, LLMOutputError, RateLimiter, Usage, check_batch, interpret, labels,
+)
+from whisper_assets.core.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
+from whisper_assets.core.llm.schemas import BatchOut
+from whisper_assets.core.settings import Settings
+
+INVALID_OUTPUT_ATTEMPTS = 3
+
+
+class LLMNotConfiguredError(ValueError):
+    """The openai backend was chosen without an endpoint or key."""
+
+
+def openai_client(settings: Settings) -> openai.OpenAI:
+    """The official client for the configured endpoint; its own retries cover 429/5xx/timeouts."""
+    if settings.openai_api_key is None and settings.openai_base_url is None:
+        raise LLMNotConfiguredError(
+            "WHISPER_LLM_BACKEND=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+        )
+    return openai.OpenAI(
+        base_url=settings.openai_base_url,
+        # Local OpenAI-compatible servers (vLLM, Ollama) accept any key.
+        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused",
+        timeout=settings.llm_timeout_s,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+class OpenAIBackend:
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        model: str,
+        price_per_mtok: tuple[float, float] | None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.prompt_version = PROMPT_VERSION
+        self.price_known = price_per_mtok is not None
+        self.price_in, self.price_out = price_per_mtok or (0.0, 0.0)
+        self.limiter = limiter
+
+    def enrich(self, batch: Sequence[BatchMessage]) -> BatchResult:
+        check_batch(batch)
+        by_label, users = labels(batch)
+        user_of = {user: label for label, user in users.items()}
+        grouped: dict[str, list[tuple[str, str, str]]] = {label: [] for label in users}
+        for label, m in by_label.items():
+            grouped[user_of[m.user_id]].append((label, m.ts.strftime("%H:%M"), m.content))
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user_prompt(grouped)},
+        ]
+        spent = Usage()
+
+        @retry(
+            retry=retry_if_exception_type(LLMOutputError),
+            stop=stop_after_attempt(INVALID_OUTPUT_ATTEMPTS),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        )
+        def attempt() -> BatchResult:
+            nonlocal spent
+            if self.limiter:
+                self.limiter.acquire()
+            try:
+                response = self.client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=0,
+                    response_format={"type": "json_object"},
+                )
+            except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
+                # A 200 whose body is not a chat completion (e.g. a proxy's error page).
+                raise LLMOutputError(f"endpoint answered with an unreadable response: {exc}") from None
+            usage = response.usage
+            tokens_in = usage.prompt_tokens if usage else 0
+            tokens_out = usage.completion_tokens if usage else 0
+            spent = spent + Usage(
+                1, tokens_in, tokens_out,
+                (tokens_in * self.price_in + tokens_out * self.price_out) / 1_000_000,
+            )
+            content = response.choices[0].message.content if response.choices else None
+            try:
+                out = BatchOut.model_validate(json.loads(content or ""))
+            except json.JSONDecodeError as exc:
+                raise LLMOutputError(f"model answer is not JSON: {exc.msg}") from None
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise LLMOutputError(f"model answer fails the schema at {where}: {first['msg']}") from None
+            facts, summaries = interpret(out, batch)
+            return BatchResult(facts, summaries, spent)
+
+        try:
+            return attempt()
+        except LLMOutputError as exc:
+            raise LLMOutputError(f"{exc} (after {INVALID_OUTPUT_ATTEMPTS} attempts)", usage=spent) from None

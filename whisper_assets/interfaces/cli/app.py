@@ -1,0 +1,331 @@
+"""`whisper-assets`: the command line. Thin: every command calls plain functions."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from whisper_assets.core.messages import FIRST_DAY, InvalidMessageError, latest_day, validate_bot_name
+from whisper_assets.core.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Memory enrichment for chat bots.")
+db_app = typer.Typer(no_args_is_help=True, help="PostgreSQL schema.")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def sample_corpus_path() -> Path:
+    return Path(str(resources.files("whisper_assets") / "data" / "sample_corpus.jsonl"))
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending SQL migrations (idempotent; safe to run from several processes at once)."""
+    import sqlalchemy as sa
+
+    from whisper_assets.stores.postgres import database_url, upgrade
+
+    engine = sa.create_engine(database_url(_settings()), poolclass=sa.pool.NullPool)
+    applied = upgrade(engine)
+    engine.dispose()
+    console.print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
+
+
+def _ingest(path: Path, fmt: str, settings: Settings) -> int:
+    from whisper_assets.memory.ingest import ingest, parse_file
+
+    records = list(parse_file(path, fmt))  # type: ignore[arg-type]
+    with Progress(
+        TextColumn("[bold]ingest[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(path.name, total=sum(r.item is not None for r in records))
+        report = ingest(records, settings, on_progress=lambda n: progress.advance(task, n))
+    for where, reason in report.errors:
+        err.print(f"[yellow]skipped[/yellow] {path.name} {where}: {reason}")
+    console.print(
+        f"{path.name}: {report.records} records, {report.stored} stored, {report.unchanged} unchanged "
+        f"(already stored with the same content), {report.duplicates} duplicates (same message id "
+        f"again in the file), {report.skipped} skipped",
+        soft_wrap=True,
+    )
+    return report.skipped
+
+
+@app.command("ingest")
+def ingest_cmd(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="JSONL or LoCoMo JSON."),
+    fmt: str = typer.Option("auto", "--format", help="auto | jsonl | locomo"),
+) -> None:
+    """Store messages from a file through the hot path.
+
+    Bad records are reported with their location and skipped; the good ones are stored, and the
+    command then exits 1. Messages already stored with the same content are left as they are."""
+    if fmt not in ("auto", "jsonl", "locomo"):
+        err.print(f"[red]error:[/red] unknown format {fmt!r}: use auto, jsonl or locomo")
+        raise typer.Exit(2)
+    if _ingest(file, fmt, _settings()):
+        raise typer.Exit(1)
+
+
+def _print_status(settings: Settings, bot: str | None) -> None:
+    from whisper_assets.stores.qdrant import open_store
+
+    from whisper_assets.core.messages import epoch_ms
+    from whisper_assets.core.enrichment.quality import pending_lag
+
+    with open_store(settings) as store:
+        rows = store.status_by_day(bot)
+        lag = pending_lag(store, epoch_ms(datetime.now(timezone.utc)))
+    table = Table("bot", "day", "pending", "completed", title="messages by enrichment status")
+    for row in rows:
+        table.add_row(row.bot_name, row.day, str(row.pending), str(row.completed))
+    console.print(table)
+    console.print(
+        f"{sum(r.pending for r in rows)} pending, {sum(r.completed for r in rows)} completed "
+        f"in {len(rows)} bot-day(s)"
+    )
+    if lag.pending:
+        verdict = "[green]within[/green]" if lag.within(settings.freshness_sla_s) else "[red]over[/red]"
+        console.print(
+            f"oldest pending message waited {lag.age_s:.0f} s: {verdict} the freshness SLA of "
+            f"{settings.freshness_sla_s:.0f} s (WHISPER_FRESHNESS_SLA_S)"
+        )
+
+
+@app.command("status")
+def status_cmd(bot: Optional[str] = typer.Option(None, help="Only this bot.")) -> None:
+    """Pending and completed message counts per bot and day."""
+    _print_status(_settings(), bot)
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
+    latest = latest_day(datetime.now(timezone.utc))
+    if not FIRST_DAY <= day <= latest:
+        raise typer.BadParameter(f"{day} is outside the partitions ({FIRST_DAY} to {latest})", param_hint=option)
+    return day
+
+
+def _days_to_enrich(
+    settings: Settings, bot: str | None, day: str | None, start: str | None, end: str | None
+) -> dict[str, list[date]]:
+    """Explicit days for the chosen bots, or else every day that has pending messages."""
+    from whisper_assets.stores.qdrant import open_store
+
+    if day and (start or end):
+        raise typer.BadParameter("use either --day or --from/--to", param_hint="--day")
+    if bot is not None:
+        try:
+            validate_bot_name(bot)
+        except InvalidMessageError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--bot") from None
+    with open_store(settings) as store:
+        known = store.bots()
+        pending = [r for r in store.status_by_day(bot) if r.pending] if bot in known or bot is None else []
+    if bot is not None and bot not in known:
+        raise typer.BadParameter(
+            f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})", param_hint="--bot"
+        )
+    bots = [bot] if bot else known
+    if day or start or end:
+        first = _parse_day(day or start or "", "--day" if day else "--from") if (day or start) else None
+        last = _parse_day(day or end or "", "--day" if day else "--to") if (day or end) else None
+        if first is None or last is None:
+            raise typer.BadParameter("--from and --to go together", param_hint="--from")
+        if last < first:
+            raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return {b: days for b in bots}
+    grouped: dict[str, list[date]] = {}
+    latest, held = latest_day(datetime.now(timezone.utc)), 0
+    for row in pending:
+        if date.fromisoformat(row.day) > latest:  # a writer's clock ahead of ours: its day comes later
+            held += row.pending
+            continue
+        grouped.setdefault(row.bot_name, []).append(date.fromisoformat(row.day))
+    if held:
+        err.print(f"[yellow]held[/yellow]: {held} pending message(s) dated after {latest}, "
+                  "whose day partition does not exist yet; enriched once it does")
+    return grouped
+
+
+def _enrich(settings: Settings, days_by_bot: dict[str, list[date]]) -> bool:
+    from whisper_assets.defs.resources import StoresResource
+    from whisper_assets.defs.runs import materialize_days
+    if not days_by_bot:
+        console.print("nothing to enrich: no pending messages")
+        return True
+    from whisper_assets.defs.instance import dagster_home
+
+    stores = StoresResource(data_dir=str(settings.data_dir), database_url=settings.database_url)
+    n = sum(len(d) for d in days_by_bot.values())
+    with console.status(f"enriching {n} bot-day(s) through Dagster"):
+        outcomes = materialize_days(days_by_bot, stores=stores)
+    table = Table("bots", "days", "run", "result", title="enrichment runs",
+                  caption=f"in the Dagster instance at {dagster_home(settings)} (shown by `whisper-assets dev`)")
+    for o in outcomes:
+        table.add_row(", ".join(o.bots), f"{o.first_day} .. {o.last_day}", o.run_id[:8],
+                      "[green]success[/green]" if o.success else f"[red]failed[/red]: {o.error}")
+    console.print(table)
+    return all(o.success for o in outcomes)
+
+
+@app.command("enrich")
+def enrich_cmd(
+    bot: Optional[str] = typer.Option(None, help="Only this bot (default: every bot)."),
+    day: Optional[str] = typer.Option(None, help="One day, YYYY-MM-DD (UTC)."),
+    start: Optional[str] = typer.Option(None, "--from", help="First day of a range."),
+    end: Optional[str] = typer.Option(None, "--to", help="Last day of a range (inclusive)."),
+) -> None:
+    """Materialize bot-day partitions in-process (default: every day with pending messages)."""
+    settings = _settings()
+    if not _enrich(settings, _days_to_enrich(settings, bot, day, start, end)):
+        raise typer.Exit(1)
+
+
+def _print_memories(settings: Settings) -> None:
+    from whisper_assets.memory.retrieval import list_facts, list_summaries, users_with_memories
+    from whisper_assets.stores.postgres import get_engine
+
+    engine = get_engine(settings)
+    for bot, user in users_with_memories(engine):
+        console.rule(f"[bold]{user}[/bold] with {bot}")
+        facts = list_facts(engine, bot, user)
+        by_category: dict[str, list[str]] = {}
+        for f in facts:
+            by_category.setdefault(f.category, []).append(f"{f.fact} ({f.confidence:.2f})")
+        for category, items in by_category.items():
+            console.print(f"  [cyan]{category}[/cyan]: " + "; ".join(items), highlight=False)
+        if not facts:
+            console.print("  no facts")
+        for s in list_summaries(engine, bot, user):
+            console.print(f"  [magenta]{s.day}[/magenta] {s.text}", highlight=False)
+
+
+@app.command("backfill")
+def backfill_cmd(
+    bot: Optional[str] = typer.Option(None, help="Only this bot (default: every bot)."),
+    start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (UTC)."),
+    end: str = typer.Option(..., "--to", help="Last day (inclusive)."),
+) -> None:
+    """Re-process every day of a range, pending or not (after a prompt or model change).
+
+    Days are batched into runs of up to 31 days, as the assets' BackfillPolicy does for
+    backfills launched from the Dagster UI; with DAGSTER_HOME set the runs show in the UI."""
+    settings = _settings()
+    if not _enrich(settings, _days_to_enrich(settings, bot, None, start, end)):
+        raise typer.Exit(1)
+
+
+@app.command("forget")
+def forget_cmd(
+    bot: str = typer.Option(..., help="The bot."),
+    user: str = typer.Option(..., help="The user to erase."),
+) -> None:
+    """Erase one user of one bot everywhere (messages, facts, summaries, vectors) and report counts."""
+    from whisper_assets.memory.maintenance import forget_user
+    from whisper_assets.stores.postgres import get_engine
+    from whisper_assets.stores.qdrant import open_store
+
+    settings = _settings()
+    try:
+        validate_bot_name(bot)
+    except InvalidMessageError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--bot") from None
+    report = forget_user(get_engine(settings), lambda: open_store(settings), bot, user)
+    _print_report(f"forgot {user} of {bot}", report.flat())
+
+
+@app.command("prune")
+def prune_cmd(
+    ttl_days: Optional[int] = typer.Option(None, min=1, help="Keep this many days (default WHISPER_TTL_DAYS)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only report what would be deleted."),
+) -> None:
+    """Delete messages, facts and summaries older than the TTL (default 90 days)."""
+    from whisper_assets.memory.maintenance import prune
+    from whisper_assets.stores.postgres import get_engine
+    from whisper_assets.stores.qdrant import open_store
+
+    settings = _settings()
+    engine = get_engine(settings)
+    with open_store(settings) as store:
+        report = prune(engine, store, ttl_days or settings.ttl_days, dry_run)
+    _print_report(f"{'would delete' if dry_run else 'deleted'} everything before {report.cutoff}", report.flat())
+
+
+def _print_report(title: str, counts: dict[str, int]) -> None:
+    table = Table("where", "rows/points", title=title)
+    for where, n in counts.items():
+        table.add_row(where, str(n))
+    console.print(table)
+
+
+@app.command("dev", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dev_cmd(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", "-h", help="Address the UI binds to."),
+    port: int = typer.Option(3000, "--port", "-p", help="UI port."),
+) -> None:
+    """`dagster dev` (UI, daemon, sensor, schedules) on the persistent instance: DAGSTER_HOME, by
+    default $WHISPER_DATA_DIR/dagster. Extra options go to `dagster dev`."""
+    import os
+    import signal
+
+    from whisper_assets.defs.instance import persistent_instance, prepare_home
+
+    settings = _settings()
+    home = prepare_home(settings)
+    persistent_instance(settings).dispose()  # creates the storage under its lock, before Dagster's processes race
+    # Dagster stops on SIGTERM as on SIGINT; a shell that started us with `&` ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Children (daemon, code server, run workers) must agree on the stores and the instance.
+    env = {**os.environ, "DAGSTER_HOME": str(home), "WHISPER_DATA_DIR": str(settings.data_dir.resolve())}
+    console.print(f"Dagster instance: {home}; stores: {env['WHISPER_DATA_DIR']}")
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "whisper_assets.defs.definitions",
+           "-h", host, "-p", str(port), *ctx.args]
+    os.execvpe(cmd[0], cmd, env)
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """Ingest the sample corpus, enrich every partition through Dagster, print facts and summaries."""
+    settings = _settings()
+    _ingest(sample_corpus_path(), "jsonl", settings)
+    ok = _enrich(settings, _days_to_enrich(settings, None, None, None, None))
+    _print_memories(settings)
+    _print_status(settings, None)
+    if not ok:
+        raise typer.Exit(1)
+
+
+# Commands that live in their own modules: memory (ask, facts, serve) and eval.
+from whisper_assets.interfaces.cli.eval import eval_app  # noqa: E402
+from whisper_assets.interfaces.cli.memory import memory_app  # noqa: E402
+
+app.add_typer(memory_app)
+app.add_typer(eval_app, name="eval")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,228 @@
+"""Bulk ingest from files: our JSONL schema, and LoCoMo-format JSON.
+
+JSONL: one object per line,
+    {"bot": "elena", "user": "user_alice", "role": "user", "content": "...",
+     "timestamp": "2026-11-09T08:15:00Z", "message_id": "<optional UUID>"}
+`timestamp` is ISO-8601 with a timezone. Without `message_id`, the id is derived from the
+message itself, so ingesting a file twice stores nothing twice: a message already stored with
+the same content is left as it is (a completed one stays completed, it is not enriched again)
+and counted as unchanged. The same message id twice in one file is stored once (the last
+occurrence wins) and the repeats are counted as duplicates.
+
+LoCoMo (../shared/eval/locomo/README.md): the sample id becomes the bot, each speaker a user,
+every turn a `user` message at its session's date_time plus one second per turn (keeps order).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal
+
+from whisper_assets.core.embedding import get_embedder
+from whisper_assets.memory.hot_path import MessageIn, embed, validate
+from whisper_assets.core.messages import InvalidMessageError, Message
+from whisper_assets.core.settings import Settings
+from whisper_assets.stores.qdrant import open_store
+
+Format = Literal["auto", "jsonl", "locomo"]
+# Embed outside the store lock, then take one turn per chunk (an open costs ~0.3 s at 100k points).
+CHUNK = 2048
+_SESSION_RE = re.compile(r"^session_(\d+)$")
+LOCOMO_DATE_FORMAT = "%I:%M %p on %d %B, %Y"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One input record: a message, or the reason it was refused. `where` locates it."""
+
+    where: str
+    item: MessageIn | None = None
+    error: str | None = None
+
+
+def parse_timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidMessageError("timestamp must be an ISO-8601 string")
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidMessageError(f"invalid timestamp {value!r}: use ISO-8601, e.g. 2026-11-09T08:15:00Z") from None
+    if ts.tzinfo is None:
+        raise InvalidMessageError(f"naive timestamp {value!r}: add a timezone (Z or +hh:mm)")
+    return ts
+
+
+def parse_jsonl(lines: Iterable[str]) -> Iterator[Parsed]:
+    for lineno, line in enumerate(lines, start=1):
+        where = f"line {lineno}"
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise InvalidMessageError("expected a JSON object")
+            missing = [k for k in ("bot", "user", "role", "content", "timestamp") if k not in obj]
+            if missing:
+                raise InvalidMessageError(f"missing keys: {', '.join(missing)}")
+            item = MessageIn(
+                bot=obj["bot"], user=obj["user"], role=obj["role"], content=obj["content"],
+                timestamp=parse_timestamp(obj["timestamp"]), message_id=obj.get("message_id"),
+            )
+            yield Parsed(where, item)
+        except json.JSONDecodeError as exc:
+            yield Parsed(where, error=f"invalid JSON: {exc.msg} at column {exc.colno}")
+        except InvalidMessageError as exc:
+            yield Parsed(where, error=str(exc))
+
+
+def locomo_session_time(value: str) -> datetime:
+    """'1:56 pm on 8 May, 2023' -> aware UTC datetime (LoCoMo dates carry no zone; we read UTC)."""
+    return datetime.strptime(value.strip(), LOCOMO_DATE_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def parse_locomo(data: Any) -> Iterator[Parsed]:
+    samples = data if isinstance(data, list) else [data]
+    for s_index, sample in enumerate(samples):
+        try:
+            bot = str(sample["sample_id"])
+            conversation = sample["conversation"]
+        except (TypeError, KeyError):
+            yield Parsed(f"sample {s_index}", error="not a LoCoMo sample (needs sample_id and conversation)")
+            continue
+        # Sessions are the session_N keys that hold turns; date_time keys may exist without one.
+        sessions = sorted(
+            (int(m.group(1)), turns)
+            for key, turns in conversation.items()
+            if (m := _SESSION_RE.match(key)) and isinstance(turns, list)
+        )
+        for number, turns in sessions:
+            where = f"{bot} session_{number}"
+            try:
+                start = locomo_session_time(conversation[f"session_{number}_date_time"])
+            except (KeyError, ValueError, AttributeError):
+                yield Parsed(where, error=f"missing or unreadable session_{number}_date_time")
+                continue
+            for i, turn in enumerate(turns):
+                turn_where = f"{where} turn {turn.get('dia_id', i + 1) if isinstance(turn, dict) else i + 1}"
+                if not isinstance(turn, dict) or "speaker" not in turn or "text" not in turn:
+                    yield Parsed(turn_where, error="turn needs speaker and text")
+                    continue
+                text = str(turn["text"]).strip()
+                yield Parsed(turn_where, MessageIn(bot, str(turn["speaker"]), "user", text, start + timedelta(seconds=i)))
+
+
+def detect_format(path: Path) -> Literal["jsonl", "locomo"]:
+    """`.jsonl` is ours; a file holding one JSON document (`[...]`, e.g. `.json`) is LoCoMo."""
+    if path.suffix == ".jsonl":
+        return "jsonl"
+    with path.open("r", encoding="utf-8") as fh:
+        head = fh.read(64).lstrip()
+    return "locomo" if path.suffix == ".json" or head.startswith("[") else "jsonl"
+
+
+def parse_file(path: Path, fmt: Format = "auto") -> Iterator[Parsed]:
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "locomo":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            yield Parsed(f"line {exc.lineno}", error=f"invalid JSON: {exc.msg}")
+            return
+        yield from parse_locomo(data)
+    else:
+        with path.open("r", encoding="utf-8") as fh:
+            yield from parse_jsonl(fh)
+
+
+@dataclass
+class IngestReport:
+    """records = stored + unchanged + duplicates + skipped (`len(errors)`).
+
+    stored: written as pending (new, or content changed); unchanged: already stored with the
+    same content, left as it was; duplicates: repeats of a message id seen earlier in the input."""
+
+    records: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+
+def ingest(
+    parsed: Iterable[Parsed],
+    settings: Settings,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Validate every record; store the good ones in chunks; report the bad ones by location.
+
+    `on_progress(n)` is called as records that carry a message are done with (stored,
+    unchanged, refused or duplicate)."""
+    report = IngestReport()
+    embedder = get_embedder(settings.torch_threads)
+    chunk: dict[str, Message] = {}  # message id -> its last occurrence in this chunk
+    # Every id stored from this input -> (version, written?): an id repeated in a later chunk
+    # with other content is written again but counted once (as stored, since it was written).
+    seen: dict[str, tuple[str, bool]] = {}
+
+    def flush() -> None:
+        if not chunk:
+            return
+        messages = list(chunk.values())
+        vectors = embed(messages, embedder)
+        with open_store(settings) as store:
+            result = store.upsert_messages(messages, vectors)
+        for m in messages:
+            written = m.message_id not in result.unchanged_ids
+            before = seen.get(m.message_id)
+            if before is None:
+                if written:
+                    report.stored += 1
+                else:
+                    report.unchanged += 1
+            elif written and not before[1]:
+                report.unchanged -= 1
+                report.stored += 1
+            seen[m.message_id] = (m.version, written or (before is not None and before[1]))
+        if on_progress:
+            on_progress(len(messages))
+        chunk.clear()
+
+    for record in parsed:
+        report.records += 1
+        if record.item is None:
+            report.errors.append((record.where, record.error or "unreadable"))
+            continue
+        try:
+            message = validate(record.item, settings)
+        except InvalidMessageError as exc:
+            report.errors.append((record.where, str(exc)))
+            if on_progress:
+                on_progress(1)
+            continue
+        mid = message.message_id
+        if mid in chunk:  # again within this chunk: the last occurrence wins
+            report.duplicates += 1
+            chunk[mid] = message
+            if on_progress:
+                on_progress(1)
+            continue
+        if mid in seen:  # again after an earlier chunk stored it
+            report.duplicates += 1
+            if seen[mid][0] == message.version:
+                if on_progress:
+                    on_progress(1)
+                continue  # the same message again: nothing to write
+            # edited since: written again below, still counted once in stored/unchanged
+        chunk[mid] = message
+        if len(chunk) >= CHUNK:
+            flush()
+    flush()
+    return report
