@@ -10,25 +10,18 @@ from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
+from whisper_assets.core.days import DAYS_AHEAD, FIRST_DAY
+
 # A bot name becomes one dimension of a Dagster multi-partition key ("elena|2026-11-09"),
 # so it may not contain the key separators | , [ ].
 BOT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 MAX_USER_ID_CHARS = 128
-# The first daily partition (UTC); LoCoMo's fictional timeline starts in 2022.
-FIRST_DAY = date(2022, 1, 1)
 # Clocks drift; a message far in the future is a bug upstream, not a partition to create.
 MAX_FUTURE = timedelta(days=1)
-# Day partitions exist up to DAYS_AHEAD after today (UTC), so every accepted timestamp has one.
-DAYS_AHEAD = 1
 assert MAX_FUTURE <= timedelta(days=DAYS_AHEAD)
 _ID_NAMESPACE = uuid.UUID("6f1c3a52-8b1e-4f4e-9a55-2f0d3c7e9b10")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
-
-
-def latest_day(now: datetime) -> date:
-    """The last day partition that exists at `now` (aware)."""
-    return now.astimezone(timezone.utc).date() + timedelta(days=DAYS_AHEAD)
 
 
 def epoch_ms(ts: datetime) -> int:

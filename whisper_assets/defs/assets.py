@@ -22,7 +22,8 @@ from whisper_assets.core.enrichment.pipeline import PartitionResult, embed_summa
 from whisper_assets.defs.io_manager import TABLES, load_partitions, run_started_at
 from whisper_assets.core.llm.backend import Usage
 from whisper_assets.core.messages import epoch_ms
-from whisper_assets.defs.partitions import MAX_DAYS_PER_RUN, bot_day_partitions, partition_ids
+from whisper_assets.core.days import MAX_DAYS_PER_RUN
+from whisper_assets.defs.partitions import bot_day_partitions, partition_ids
 from whisper_assets.core.settings import Settings
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is beta in 1.13

@@ -18,7 +18,8 @@ from whisper_assets.stores.qdrant import StoreBusyError
 
 SENSOR_STORE_WAIT_S = 40.0  # under Dagster's 60 s sensor deadline
 from whisper_assets.memory.maintenance import forget_user, prune
-from whisper_assets.core.messages import InvalidMessageError, epoch_ms, latest_day, validate_bot_name
+from whisper_assets.core.days import latest_day
+from whisper_assets.core.messages import InvalidMessageError, epoch_ms, validate_bot_name
 from whisper_assets.defs.partitions import bot_day_partitions, bots_partitions, partition_key
 from whisper_assets.core.settings import load_settings
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Iterable, Sequence
+from datetime import date
+from typing import Sequence
 
 import dagster as dg
 
-from whisper_assets.core.messages import DAYS_AHEAD, FIRST_DAY, validate_bot_name
-
-MAX_DAYS_PER_RUN = 31  # the assets' BackfillPolicy batches the same way
+from whisper_assets.core.days import DAYS_AHEAD, FIRST_DAY
+from whisper_assets.core.messages import validate_bot_name
 
 bots_partitions = dg.DynamicPartitionsDefinition(name="bots")
 # end_offset=1 + DAYS_AHEAD includes today and tomorrow: a conversation is enriched the day it
@@ -36,16 +35,3 @@ def split_key(key: str | dg.MultiPartitionKey) -> tuple[str, date]:
 def partition_ids(keys: Sequence[str | dg.MultiPartitionKey]) -> list[tuple[str, date]]:
     """A run's partition keys as sorted (bot, day) pairs."""
     return sorted(split_key(k) for k in keys)
-
-
-def day_ranges(days: Iterable[date], max_days: int = MAX_DAYS_PER_RUN) -> list[tuple[date, date]]:
-    """Cover the days with few contiguous ranges of at most max_days (gaps of a few empty days
-    are cheaper inside a run than as another run; longer gaps split)."""
-    ordered = sorted(set(days))
-    ranges: list[tuple[date, date]] = []
-    for d in ordered:
-        if ranges and (d - ranges[-1][0]).days < max_days and (d - ranges[-1][1]) <= timedelta(days=7):
-            ranges[-1] = (ranges[-1][0], d)
-        else:
-            ranges.append((d, d))
-    return ranges

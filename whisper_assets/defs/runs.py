@@ -14,7 +14,8 @@ from whisper_assets.defs.instance import persistent_instance
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.run_tags import SOURCE, partition_tags
 from whisper_assets.defs.definitions import build_resources
-from whisper_assets.defs.partitions import bots_partitions, day_ranges, partition_key
+from whisper_assets.core.days import day_ranges
+from whisper_assets.defs.partitions import bots_partitions, partition_key
 
 MAX_PARTITIONS_PER_RUN = 200
 

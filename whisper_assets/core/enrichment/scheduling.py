@@ -19,7 +19,7 @@ from datetime import date
 from typing import Callable, Iterable
 
 from whisper_assets.core.messages import InvalidMessageError, Status, validate_bot_name
-from whisper_assets.defs.partitions import day_ranges
+from whisper_assets.core.days import day_ranges
 from whisper_assets.stores.qdrant import MessageStore, Range
 
 

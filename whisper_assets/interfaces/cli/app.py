@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from whisper_assets.core.messages import FIRST_DAY, InvalidMessageError, latest_day, validate_bot_name
+from whisper_assets.core.days import FIRST_DAY, latest_day
+from whisper_assets.core.messages import InvalidMessageError, validate_bot_name
 from whisper_assets.core.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Memory enrichment for chat bots.")
