@@ -12,8 +12,9 @@ from whisper_assets.core.embedding import EMBEDDING_DIM
 from whisper_assets.core.messages import Status, new_message, payload_version
 from whisper_assets.core.settings import load_settings
 from whisper_assets.stores.qdrant import (
-    ClientEngine, EdgeEngine, MarkResult, MessageStore, StoreBusyError, StoreError, UpsertResult, open_store,
+    MarkResult, MessageStore, StoreBusyError, StoreError, UpsertResult, open_store,
 )
+from whisper_assets.stores.qdrant_engines import ClientEngine, EdgeEngine
 
 UTC = timezone.utc
 

@@ -26,7 +26,8 @@ from whisper_assets.memory.retrieval import (
 )
 from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
-from whisper_assets.stores.qdrant import ClientEngine, MessageStore, open_store
+from whisper_assets.stores.qdrant import MessageStore, open_store
+from whisper_assets.stores.qdrant_engines import ClientEngine
 from whisper_assets_tests.conftest import _create_db, _url_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant:UserWarning")

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from whisper_assets.stores.persistence import lock_bots, record_forget, recompute_users
 from whisper_assets.core.messages import epoch_ms, validate_bot_name, validate_user_id
-from whisper_assets.stores.qdrant import MessageStore, Range
+from whisper_assets.stores.qdrant import MessageStore
 
 # Every table that holds per-user rows; all but user_facts are partitioned by day.
 DAY_TABLES = ("pending_messages", "fact_observations", "conversation_summaries", "summary_embeddings")
@@ -77,10 +77,7 @@ def prune(engine: Engine, store: MessageStore, ttl_days: int, dry_run: bool, now
     cutoff = now.date() - timedelta(days=ttl_days)
     cutoff_ms = epoch_ms(datetime.combine(cutoff, time(0), tzinfo=timezone.utc))
     report = PruneReport(cutoff=cutoff, dry_run=dry_run)
-    old_messages = {"ts": Range(lt=cutoff_ms)}
-    old_summaries = {"start_ts": Range(lt=cutoff_ms)}
-    report.qdrant["messages"] = store.engine.count(store.messages, old_messages)
-    report.qdrant["summaries"] = store.engine.count(store.summaries, old_summaries)
+    report.qdrant.update(store.count_older(cutoff_ms))
     with engine.begin() as conn:
         cur = conn.connection.cursor()
         for table in (*DAY_TABLES, "enrichment_metadata"):
@@ -100,8 +97,7 @@ def prune(engine: Engine, store: MessageStore, ttl_days: int, dry_run: bool, now
         for bot, users in sorted(affected.items()):
             recompute_users(cur, bot, users)
     # After the commit: a crash here leaves only old points, which the next prune removes.
-    store.engine.delete(store.messages, old_messages)
-    store.engine.delete(store.summaries, old_summaries)
+    store.delete_older(cutoff_ms)
     return report
 
 
@@ -123,15 +119,12 @@ def forget_user(
     validate_bot_name(bot)
     validate_user_id(user)
     report = Report()
-    where = {"bot_name": bot, "user_id": user}
     with engine.begin() as conn:
         cur = conn.connection.cursor()
         lock_bots(cur, [bot], exclusive=True)
         record_forget(cur, bot, user)
     with open_store() as store:
-        for name, collection in (("messages", store.messages), ("summaries", store.summaries)):
-            report.qdrant[name] = store.engine.count(collection, where)
-            store.engine.delete(collection, where)
+        report.qdrant.update(store.delete_user(bot, user))
     with engine.begin() as conn:
         cur = conn.connection.cursor()
         lock_bots(cur, [bot], exclusive=True)

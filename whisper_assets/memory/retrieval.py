@@ -485,7 +485,7 @@ def bot_exists(conn: Connection, bot: str, store: MessageStore | None = None) ->
     """Anything stored for this bot: facts, summaries, enrichment runs (or messages, given a store)."""
     if conn.execute(_BOT_EXISTS_SQL, {"bot": bot}).scalar():
         return True
-    return store is not None and store.engine.count(store.messages, {"bot_name": bot}) > 0
+    return store is not None and store.has_messages(bot)
 
 
 def _rank_facts(
@@ -750,15 +750,10 @@ def _related_qdrant(
     conn: Connection, store: MessageStore, bot: str, user: str, vector: np.ndarray, shown: set[datetime],
     k: int, min_score: float, now: datetime,
 ) -> list[SummaryItem]:
-    from whisper_assets.stores.qdrant import Range
-
-    where = {"bot_name": bot, "user_id": user, "start_ts": Range(lt=epoch_ms(now) + 1)}
-    hits = store.engine.search(store.summaries, vector.tolist(), where, k + len(shown))
+    hits = store.search_summaries(bot, user, vector, epoch_ms(now) + 1, k + len(shown))
     picked: list[tuple[float, datetime, datetime]] = []
     for hit in hits:
         p = hit.payload
-        if p.get("bot_name") != bot or p.get("user_id") != user:
-            continue  # never trust a filter blindly: isolation is re-checked on every hit
         if hit.score is None or hit.score < min_score or len(picked) == k:
             break
         start, end = from_epoch_ms(int(p["start_ts"])), from_epoch_ms(int(p["end_ts"]))
@@ -779,19 +774,14 @@ def _messages_qdrant(
     store: MessageStore, bot: str, user: str, vector: np.ndarray, time_range: TimeRange | None, k: int,
     min_score: float, now: datetime,
 ) -> list[MessageItem]:
-    from whisper_assets.stores.qdrant import Range
-
     upper = epoch_ms(now) + 1
     lower = None
     if time_range is not None:
         upper = min(upper, epoch_ms(time_range.end))
         lower = epoch_ms(time_range.start)
-    where = {"bot_name": bot, "user_id": user, "ts": Range(gte=lower, lt=upper)}
     out: list[MessageItem] = []
-    for hit in store.engine.search(store.messages, vector.tolist(), where, k):
+    for hit in store.search_messages(bot, user, vector, lower, upper, k):
         p = hit.payload
-        if p.get("bot_name") != bot or p.get("user_id") != user:
-            continue  # isolation is re-checked on every hit
         if hit.score is None or hit.score < min_score:
             break
         out.append(_message_item(bot, str(p["message_id"]), p["role"], p["content"],

@@ -143,10 +143,7 @@ def replace_summary_vectors(
     store: MessageStore, pids: PartitionIds, summaries: Sequence[Summary], embeddings: Sequence[SummaryEmbedding]
 ) -> None:
     """Make the Qdrant `summaries` collection hold exactly these partitions' summaries."""
-    for bot, days in _days_by_bot(pids).items():
-        store.engine.delete(store.summaries, {"bot_name": bot, "day": [d.isoformat() for d in days]})
-    if not embeddings:
-        return
+    days = {bot: [d.isoformat() for d in ds] for bot, ds in _days_by_bot(pids).items()}
     text_of = {(s.bot_name, s.user_id, s.start_timestamp): s for s in summaries}
     ids, payloads = [], []
     for e in embeddings:
@@ -158,7 +155,8 @@ def replace_summary_vectors(
             "window_start": e.start_timestamp.isoformat(), "window_end": e.end_timestamp.isoformat(),
             "summary_text": s.summary_text, "topics": list(s.topics),
         })
-    store.engine.upsert(store.summaries, ids, np.stack([e.embedding for e in embeddings]), payloads)
+    vectors = np.stack([e.embedding for e in embeddings]) if embeddings else np.empty((0, 0), np.float32)
+    store.replace_summaries(days, ids, vectors, payloads)
 
 
 def _days_by_bot(pids: PartitionIds) -> dict[str, list[date]]:

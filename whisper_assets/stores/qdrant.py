@@ -1,12 +1,10 @@
 """Qdrant: the message store (hot path writes, enrichment reads and marks) and summary vectors.
 
-Two engines behind one small interface:
-- embedded (default): qdrant-edge, one shard directory per collection under the Qdrant path.
-  It is single-process, so every process takes the store under one file lock, works, then
-  flushes and closes (ARCHITECTURE.md, Deployment modes). Hold it only around store calls.
-- server (QDRANT_URL): qdrant-client; tests run the same code through its local mode.
-Both engines take filters as plain `{field: value | Range}` dicts, so the logic above them
-(MessageStore) exists once.
+`MessageStore` has a method for every Qdrant query the code needs, on either engine
+(`qdrant_engines`): the embedded qdrant-edge by default, a server with QDRANT_URL.
+The embedded engine is single-process, so every process takes the store under one file lock
+(`open_store`), works, then flushes and closes (ARCHITECTURE.md, Deployment modes). Hold it only
+around store calls.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -26,6 +24,15 @@ from filelock import FileLock, Timeout
 from whisper_assets.core.embedding import EMBEDDING_DIM
 from whisper_assets.core.messages import Message, Status, epoch_ms, payload_version
 from whisper_assets.core.settings import Settings
+from whisper_assets.stores.qdrant_engines import (
+    Conditions,
+    Engine,
+    Range,
+    Record,
+    StoreBusyError,
+    StoreError,  # noqa: F401  (raised by the store and its users; imported from here)
+    engine_for,
+)
 
 # field -> "keyword" | "integer": every field we filter or facet on is indexed
 # (an unindexed field silently matches nothing in some filters; see MEASUREMENTS.md).
@@ -38,257 +45,6 @@ MESSAGE_INDEXES = {
     "stored_ms": "integer",
 }
 SUMMARY_INDEXES = {"bot_name": "keyword", "user_id": "keyword", "day": "keyword", "start_ts": "integer"}
-SCROLL_PAGE = 1024
-RETRIEVE_PAGE = 1024  # ids per retrieve request
-
-
-class StoreError(RuntimeError):
-    """The vector store is unusable as configured; the message says why."""
-
-
-class StoreBusyError(StoreError):
-    """Another process held the embedded store longer than the lock timeout."""
-
-
-@dataclass(frozen=True)
-class Range:
-    gte: int | float | None = None
-    lt: int | float | None = None
-
-
-Conditions = dict[str, Any]  # field -> value (exact match), list (any of) or Range
-
-
-@dataclass(frozen=True)
-class Record:
-    id: str
-    payload: dict[str, Any]
-    vector: list[float] | None = None
-    score: float | None = None
-
-
-def _record(r: Any, with_vector: bool) -> Record:
-    """Either engine's scroll record (ids come back as uuid.UUID) as our Record."""
-    return Record(str(r.id), dict(r.payload or {}), list(r.vector) if with_vector else None)
-
-
-class Engine(Protocol):
-    def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None: ...
-    def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None: ...
-    def scroll(self, name: str, where: Conditions, with_vectors: bool = False) -> list[Record]: ...
-    def retrieve(self, name: str, ids: Sequence[str]) -> list[Record]: ...
-    def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]: ...
-    def count(self, name: str, where: Conditions) -> int: ...
-    def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None: ...
-    def delete(self, name: str, where: Conditions) -> None: ...
-    def search(self, name: str, vector: Sequence[float], where: Conditions, limit: int) -> list[Record]: ...
-    def close(self) -> None: ...
-
-
-def _filter(models: Any, where: Conditions, range_cls: Any) -> Any:
-    """Build a Filter from {field: condition} with either engine's model classes."""
-    if not where:
-        return None
-    must = []
-    for key, cond in where.items():
-        if isinstance(cond, Range):
-            must.append(models.FieldCondition(key=key, range=range_cls(gte=cond.gte, lt=cond.lt)))
-        elif isinstance(cond, (list, tuple)):
-            must.append(models.FieldCondition(key=key, match=models.MatchAny(any=list(cond))))
-        else:
-            must.append(models.FieldCondition(key=key, match=models.MatchValue(value=cond)))
-    return models.Filter(must=must)
-
-
-class EdgeEngine:
-    """qdrant-edge: one EdgeShard per collection under `root`."""
-
-    def __init__(self, root: Path) -> None:
-        import qdrant_edge
-
-        self.q = qdrant_edge
-        self.root = root
-        self.shards: dict[str, Any] = {}
-
-    def _shard(self, name: str) -> Any:
-        try:
-            return self.shards[name]
-        except KeyError:
-            raise StoreError(f"collection {name!r} is not open; call ensure_schema() first") from None
-
-    def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None:
-        q = self.q
-        if name in self.shards:
-            return
-        path = self.root / name
-        config = q.EdgeConfig(vectors=q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine))
-        try:
-            if (path / "wal").exists():
-                shard = q.EdgeShard.load(str(path), config)
-            else:
-                shard = q.EdgeShard.create(str(path), config)
-        except Exception as exc:  # the engine raises bare Exception with a message
-            if "incompatible" in str(exc).lower():
-                raise StoreError(
-                    f"Qdrant collection {name!r} at {path} was created with other vectors than "
-                    f"this version writes ({dim}-d cosine): {exc}. Use another WHISPER_QDRANT_PATH "
-                    "or re-create the collection; nothing was written."
-                ) from exc
-            raise
-        self.shards[name] = shard
-        existing = set(shard.info().payload_schema)
-        kinds = {"keyword": q.PayloadSchemaType.Keyword, "integer": q.PayloadSchemaType.Integer}
-        for field, kind in indexes.items():
-            if field not in existing:
-                shard.update(q.UpdateOperation.create_field_index(field, kinds[kind]))
-
-    def _where(self, where: Conditions) -> Any:
-        return _filter(self.q, where, self.q.RangeFloat)
-
-    def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
-        q = self.q
-        points = [q.Point(pid, vec, payload) for pid, vec, payload in zip(ids, vectors.tolist(), payloads)]
-        self._shard(name).update(q.UpdateOperation.upsert_points(points))
-
-    def scroll(self, name: str, where: Conditions, with_vectors: bool = False) -> list[Record]:
-        shard, flt, offset, out = self._shard(name), self._where(where), None, []
-        while True:
-            request = self.q.ScrollRequest(
-                offset=offset, limit=SCROLL_PAGE, filter=flt, with_payload=True, with_vector=with_vectors
-            )
-            records, offset = shard.scroll(request)
-            out.extend(_record(r, with_vectors) for r in records)
-            if offset is None:
-                return out
-
-    def retrieve(self, name: str, ids: Sequence[str]) -> list[Record]:
-        """The points of these ids that exist (payload, no vectors); missing ids are left out."""
-        shard, out = self._shard(name), []
-        for start in range(0, len(ids), RETRIEVE_PAGE):
-            records = shard.retrieve(list(ids[start:start + RETRIEVE_PAGE]), True, False)
-            out.extend(_record(r, False) for r in records)
-        return out
-
-    def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]:
-        request = self.q.FacetRequest(key=key, limit=1_000_000, exact=True, filter=self._where(where))
-        return {hit.value: hit.count for hit in self._shard(name).facet(request)}
-
-    def count(self, name: str, where: Conditions) -> int:
-        return self._shard(name).count(self.q.CountRequest(exact=True, filter=self._where(where)))
-
-    def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
-        if ids:
-            self._shard(name).update(self.q.UpdateOperation.set_payload(list(ids), payload))
-
-    def delete(self, name: str, where: Conditions) -> None:
-        self._shard(name).update(self.q.UpdateOperation.delete_points_by_filter(self._where(where)))
-
-    def search(self, name: str, vector: Sequence[float], where: Conditions, limit: int) -> list[Record]:
-        request = self.q.QueryRequest(
-            limit=limit,
-            query=self.q.Query.Nearest(list(vector)),
-            filter=self._where(where),
-            with_payload=True,
-        )
-        return [Record(str(p.id), dict(p.payload or {}), score=p.score) for p in self._shard(name).query(request)]
-
-    def flush(self) -> None:
-        for shard in self.shards.values():
-            shard.flush()
-
-    def close(self) -> None:
-        # A clean close avoids a WAL replay on the next open (25x slower after a crash).
-        for shard in self.shards.values():
-            shard.flush()
-            shard.close()
-        self.shards.clear()
-
-
-class ClientEngine:
-    """qdrant-client: a Qdrant server (QDRANT_URL), or local mode in tests."""
-
-    def __init__(self, client: Any) -> None:
-        from qdrant_client import models
-
-        self.client = client
-        self.models = models
-
-    def _where(self, where: Conditions) -> Any:
-        return _filter(self.models, where, self.models.Range)
-
-    def ensure_collection(self, name: str, dim: int, indexes: dict[str, str]) -> None:
-        m = self.models
-        if self.client.collection_exists(name):
-            vectors = self.client.get_collection(name).config.params.vectors
-            size = getattr(vectors, "size", None)
-            if size != dim:
-                raise StoreError(
-                    f"Qdrant collection {name!r} holds {size}-d vectors, this version writes {dim}-d; "
-                    "use another collection name or re-create it. Nothing was written."
-                )
-        else:
-            self.client.create_collection(
-                name, vectors_config=m.VectorParams(size=dim, distance=m.Distance.COSINE)
-            )
-        kinds = {"keyword": m.PayloadSchemaType.KEYWORD, "integer": m.PayloadSchemaType.INTEGER}
-        for field, kind in indexes.items():
-            self.client.create_payload_index(name, field, field_schema=kinds[kind])
-
-    def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
-        points = [
-            self.models.PointStruct(id=pid, vector=vec, payload=payload)
-            for pid, vec, payload in zip(ids, vectors.tolist(), payloads)
-        ]
-        self.client.upsert(name, points=points, wait=True)
-
-    def scroll(self, name: str, where: Conditions, with_vectors: bool = False) -> list[Record]:
-        flt, offset, out = self._where(where), None, []
-        while True:
-            records, offset = self.client.scroll(
-                name, scroll_filter=flt, limit=SCROLL_PAGE, offset=offset,
-                with_payload=True, with_vectors=with_vectors,
-            )
-            out.extend(_record(r, with_vectors) for r in records)
-            if offset is None:
-                return out
-
-    def retrieve(self, name: str, ids: Sequence[str]) -> list[Record]:
-        """The points of these ids that exist (payload, no vectors); missing ids are left out."""
-        out = []
-        for start in range(0, len(ids), RETRIEVE_PAGE):
-            records = self.client.retrieve(
-                name, ids=list(ids[start:start + RETRIEVE_PAGE]), with_payload=True, with_vectors=False
-            )
-            out.extend(_record(r, False) for r in records)
-        return out
-
-    def facet(self, name: str, key: str, where: Conditions) -> dict[Any, int]:
-        response = self.client.facet(name, key, facet_filter=self._where(where), limit=1_000_000, exact=True)
-        return {hit.value: hit.count for hit in response.hits}
-
-    def count(self, name: str, where: Conditions) -> int:
-        return self.client.count(name, count_filter=self._where(where), exact=True).count
-
-    def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
-        if ids:
-            self.client.set_payload(name, payload=payload, points=list(ids), wait=True)
-
-    def delete(self, name: str, where: Conditions) -> None:
-        self.client.delete(name, points_selector=self.models.FilterSelector(filter=self._where(where)), wait=True)
-
-    def search(self, name: str, vector: Sequence[float], where: Conditions, limit: int) -> list[Record]:
-        points = self.client.query_points(
-            name, query=list(vector), query_filter=self._where(where), limit=limit, with_payload=True
-        ).points
-        return [Record(str(p.id), dict(p.payload or {}), score=p.score) for p in points]
-
-    def flush(self) -> None:
-        """Server writes are acknowledged with wait=True; nothing to flush."""
-
-    def close(self) -> None:
-        self.client.close()
-
-
 @dataclass(frozen=True)
 class StoredMessage:
     message: Message
@@ -421,6 +177,73 @@ class MessageStore:
         return MarkResult(marked=len(to_mark), changed=len(wanted) - len(same) - missing, missing=missing,
                           already=len(same) - len(to_mark))
 
+    # -- the queries of the sensor, checks, maintenance and retrieval: nothing else calls the engine --
+    def pending(self, since_ms: int | None = None, bots: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Payloads of the pending points, optionally only those stored at or after `since_ms`
+        (an indexed integer) or of these bots."""
+        where: Conditions = {"enrichment_status": Status.PENDING.value}
+        if since_ms is not None:
+            where["stored_ms"] = Range(gte=since_ms)
+        if bots is not None:
+            where["bot_name"] = list(bots)
+        return [r.payload for r in self.engine.scroll(self.messages, where)]
+
+    def count_pending(self, bot_name: str, day: str) -> int:
+        return self.engine.count(self.messages, {"bot_name": bot_name, "day": day,
+                                                 "enrichment_status": Status.PENDING.value})
+
+    def has_messages(self, bot_name: str) -> bool:
+        return self.engine.count(self.messages, {"bot_name": bot_name}) > 0
+
+    def _older(self, before_ms: int) -> dict[str, Conditions]:
+        return {self.messages: {"ts": Range(lt=before_ms)}, self.summaries: {"start_ts": Range(lt=before_ms)}}
+
+    def count_older(self, before_ms: int) -> dict[str, int]:
+        """{"messages": n, "summaries": n}: points of messages / summary windows before `before_ms`."""
+        counts = {name: self.engine.count(name, where) for name, where in self._older(before_ms).items()}
+        return {"messages": counts[self.messages], "summaries": counts[self.summaries]}
+
+    def delete_older(self, before_ms: int) -> None:
+        for name, where in self._older(before_ms).items():
+            self.engine.delete(name, where)
+
+    def delete_user(self, bot_name: str, user_id: str) -> dict[str, int]:
+        """Delete one user's message and summary points; returns how many there were."""
+        where = {"bot_name": bot_name, "user_id": user_id}
+        counts = {}
+        for kind, name in (("messages", self.messages), ("summaries", self.summaries)):
+            counts[kind] = self.engine.count(name, where)
+            self.engine.delete(name, where)
+        return counts
+
+    def replace_summaries(
+        self, days_by_bot: Mapping[str, Sequence[str]], ids: Sequence[str], vectors: np.ndarray,
+        payloads: Sequence[dict[str, Any]],
+    ) -> None:
+        """Make the summaries collection hold exactly these points for these bot-days."""
+        for bot, days in days_by_bot.items():
+            self.engine.delete(self.summaries, {"bot_name": bot, "day": list(days)})
+        if ids:
+            self.engine.upsert(self.summaries, ids, vectors, payloads)
+
+    def _search(self, name: str, vector: np.ndarray, where: Conditions, limit: int) -> list[Record]:
+        hits = self.engine.search(name, np.asarray(vector).tolist(), where, limit)
+        # Never trust a filter blindly: isolation is re-checked on every hit.
+        return [h for h in hits if h.payload.get("bot_name") == where["bot_name"]
+                and h.payload.get("user_id") == where["user_id"]]
+
+    def search_summaries(self, bot_name: str, user_id: str, vector: np.ndarray, before_ms: int,
+                         limit: int) -> list[Record]:
+        """The user's summary points nearest `vector` among windows starting before `before_ms`."""
+        where = {"bot_name": bot_name, "user_id": user_id, "start_ts": Range(lt=before_ms)}
+        return self._search(self.summaries, vector, where, limit)
+
+    def search_messages(self, bot_name: str, user_id: str, vector: np.ndarray, since_ms: int | None,
+                        before_ms: int, limit: int) -> list[Record]:
+        """The user's message points nearest `vector` with since_ms <= ts < before_ms."""
+        where = {"bot_name": bot_name, "user_id": user_id, "ts": Range(gte=since_ms, lt=before_ms)}
+        return self._search(self.messages, vector, where, limit)
+
     def bots(self) -> list[str]:
         return sorted(self.engine.facet(self.messages, "bot_name", {}))
 
@@ -438,15 +261,6 @@ class MessageStore:
                 for d in sorted(days)
             )
         return rows
-
-
-def _engine(settings: Settings) -> Engine:
-    if settings.qdrant_url:
-        from qdrant_client import QdrantClient
-
-        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return ClientEngine(QdrantClient(url=settings.qdrant_url, api_key=key))
-    return EdgeEngine(settings.resolved_qdrant_path)
 
 
 # The embedded store's hand-back protocol (see hot_path.MessageWriter, which holds the store
@@ -487,7 +301,7 @@ def open_store(settings: Settings, lock_timeout_s: float = 300.0) -> Iterator[Me
     The lock is not re-entrant: never open the store again inside this block.
     """
     if settings.qdrant_url:
-        store = MessageStore(_engine(settings), settings)
+        store = MessageStore(engine_for(settings), settings)
         try:
             store.ensure_schema()
             yield store
@@ -508,7 +322,7 @@ def open_store(settings: Settings, lock_timeout_s: float = 300.0) -> Iterator[Me
             "or use a Qdrant server (QDRANT_URL)"
         ) from None
     try:
-        store = MessageStore(_engine(settings), settings)
+        store = MessageStore(engine_for(settings), settings)
         try:
             store.ensure_schema()
             yield store

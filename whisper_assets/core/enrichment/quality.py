@@ -8,8 +8,7 @@ from typing import Sequence
 
 from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary
 from whisper_assets.core.llm.schemas import MAX_FACT_CHARS
-from whisper_assets.core.messages import Status
-from whisper_assets.stores.qdrant import MessageStore
+from whisper_assets.core.enrichment.scheduling import PendingReader
 
 CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 _PLACEHOLDER = re.compile(
@@ -33,13 +32,13 @@ class Lag:
         return self.age_s <= sla_s
 
 
-def pending_lag(store: MessageStore, now_ms: int) -> Lag:
+def pending_lag(store: PendingReader, now_ms: int) -> Lag:
     """How long the oldest pending message has waited since it was stored."""
-    records = store.engine.scroll(store.messages, {"enrichment_status": Status.PENDING.value})
-    if not records:
+    points = store.pending()
+    if not points:
         return Lag(0, None, 0.0)
-    oldest = min(int(r.payload["stored_ms"]) for r in records)
-    return Lag(len(records), oldest, max(0.0, (now_ms - oldest) / 1000))
+    oldest = min(int(p["stored_ms"]) for p in points)
+    return Lag(len(points), oldest, max(0.0, (now_ms - oldest) / 1000))
 
 
 @dataclass(frozen=True)
