@@ -263,7 +263,7 @@ class MessageStore:
         return rows
 
 
-# The embedded store's hand-back protocol (see hot_path.MessageWriter, which holds the store
+# The embedded store's hand-back protocol (see memory/writer.py MessageWriter, which holds the store
 # across writes): a process waiting for the lock touches WANT_FILE every WANT_EVERY_S, and a
 # long-lived holder hands the store back when the file is newer than its own open. Holders in
 # this process register here and are asked directly (the file lock is not re-entrant).
