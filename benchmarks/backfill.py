@@ -33,7 +33,8 @@ from whisper_assets.defs.resources import LLMResource, StoresResource  # noqa: E
 from whisper_assets.core.embedding import get_embedder  # noqa: E402
 from whisper_assets.memory.hot_path import MessageIn, message_writer  # noqa: E402
 from whisper_assets.defs.partitions import bots_partitions  # noqa: E402
-from whisper_assets.defs.runs import materialize_days, plan_runs  # noqa: E402
+from whisper_assets.core.run_plan import plan_runs  # noqa: E402
+from whisper_assets.defs.runs import materialize_days  # noqa: E402
 from whisper_assets.core.settings import load_settings  # noqa: E402
 from whisper_assets.stores.postgres import get_engine  # noqa: E402
 from whisper_assets.stores.qdrant import open_store  # noqa: E402

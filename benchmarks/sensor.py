@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dagster as dg  # noqa: E402
 
-from whisper_assets.defs.automation import qdrant_pending_sensor  # noqa: E402
+from whisper_assets.defs.sensors import build_qdrant_pending_sensor  # noqa: E402
 from whisper_assets.defs.resources import StoresResource  # noqa: E402
 from whisper_assets.core.embedding import EMBEDDING_DIM  # noqa: E402
 from whisper_assets.core.enrichment.scheduling import (  # noqa: E402
@@ -174,8 +174,9 @@ def write_new(settings, rng: random.Random, nprng: np.random.Generator, salt: in
 
 
 def sensor_eval(stores: StoresResource, instance: dg.DagsterInstance, cursor: str | None) -> tuple[dg.SensorResult, float]:
+    sensor = build_qdrant_pending_sensor(stores.settings())  # as the definitions build it on load
     with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"stores": stores}) as context:
-        return timed(lambda: qdrant_pending_sensor(context))
+        return timed(lambda: sensor(context))
 
 
 def measure(settings, stores, size: int, steady_ticks: int, rng, nprng) -> dict:

@@ -11,10 +11,10 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from whisper_assets.defs.definitions import build_resources, defs
-from whisper_assets.defs.automation import (
-    daily_closeout_schedule, forget_user_job, prune_job, qdrant_pending_sensor,
-)
+from whisper_assets.defs.definitions import build_definitions, build_resources
+from whisper_assets.defs.jobs import forget_user_job, prune_job
+from whisper_assets.defs.schedules import daily_closeout_schedule
+from whisper_assets.defs.sensors import SENSOR_NAME
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.run_tags import RANGE_END, RANGE_START
 from whisper_assets.core.enrichment.scheduling import SensorState
@@ -70,9 +70,11 @@ def enrich(stores: StoresResource, instance: dg.DagsterInstance, days_by_bot: di
 
 
 def tick(instance: dg.DagsterInstance, stores: StoresResource, cursor: str | None) -> dg.SensorResult:
+    """One evaluation of the served sensor, its definitions built (as on load) from the settings of now."""
+    defs = build_definitions(stores.settings(), stores)
     with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"stores": stores},
                                  definitions=defs) as context:
-        result = qdrant_pending_sensor(context)
+        result = defs.resolve_sensor_def(SENSOR_NAME)(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
@@ -168,7 +170,8 @@ def test_sensor_debounces_but_adds_new_bots_at_once(settings, stores, instance, 
     assert result.run_requests == []
     assert [list(r.partition_keys) for r in result.dynamic_partitions_requests] == [["elena"]]
     assert list(SensorState.from_cursor(result.cursor).groups) == [f"elena|{D1}"]
-    # The setting is read at tick time: the next tick, with no debounce, asks for the run.
+    # The thresholds are those of the settings the sensor is built with (when the definitions
+    # load): built without a debounce, the next tick asks for the run.
     apply_partition_requests(instance, result)
     monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
     result = tick(instance, stores, result.cursor)
@@ -196,10 +199,10 @@ def test_sensor_skips_with_a_reason_when_another_process_holds_the_store(setting
     import subprocess
     import sys
 
-    from whisper_assets.defs import automation
+    from whisper_assets.defs import sensors
 
     monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
-    monkeypatch.setattr(automation, "SENSOR_STORE_WAIT_S", 0.5)
+    monkeypatch.setattr(sensors, "SENSOR_STORE_WAIT_S", 0.5)
     store_messages(conversation(), settings)
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire();"
@@ -310,7 +313,7 @@ def test_daily_closeout_request_runs(settings, stores, persistent_instance):
     instance.add_dynamic_partitions(bots_partitions.name, ["elena"])
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at(D2, 0, 30))
     [request] = daily_closeout_schedule(context)
-    job = defs.resolve_job_def("enrichment_job")
+    job = build_definitions(settings).resolve_job_def("enrichment_job")
     result = job.execute_in_process(
         partition_key=request.partition_key, tags=request.tags, instance=instance,
         resources=build_resources(stores, LLMResource(backend="offline")),

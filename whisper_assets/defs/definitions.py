@@ -1,11 +1,22 @@
-"""The one place that wires assets, jobs, sensors, schedules and resources together."""
+"""The one place that wires assets, checks, jobs, sensors, schedules, resources and the executor.
+
+Dagster loads `defs` (a `@dg.definitions` function: `dagster dev -m whisper_assets.defs.definitions`,
+workspace.yaml, pyproject's [tool.dagster], the code server and every run worker), which reads the
+Settings once and hands them to `build_definitions`; importing this module reads nothing.
+
+Resources are Dagster config, shown in the UI and rebuilt in each run worker: they hold only explicit
+overrides and resolve the rest of the settings from the environment of the process that uses them.
+"""
 
 import dagster as dg
 
+from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.defs.assets import ASSETS, CHECKS
-from whisper_assets.defs.automation import JOBS, SCHEDULES, SENSORS
-from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.io_manager import PostgresPartitionIOManager
+from whisper_assets.defs.jobs import JOBS
+from whisper_assets.defs.resources import LLMResource, StoresResource
+from whisper_assets.defs.schedules import SCHEDULES
+from whisper_assets.defs.sensors import build_qdrant_pending_sensor
 
 
 def build_resources(stores: StoresResource | None = None, llm: LLMResource | None = None) -> dict:
@@ -17,13 +28,24 @@ def build_resources(stores: StoresResource | None = None, llm: LLMResource | Non
     }
 
 
-defs = dg.Definitions(
-    assets=ASSETS,
-    asset_checks=CHECKS,
-    jobs=JOBS,
-    sensors=SENSORS,
-    schedules=SCHEDULES,
-    resources=build_resources(),
-    # The multiprocess executor adds ~6 s per run and fights over the single-process embedded store.
-    executor=dg.in_process_executor,
-)
+def build_definitions(
+    settings: Settings, stores: StoresResource | None = None, llm: LLMResource | None = None
+) -> dg.Definitions:
+    """Everything Dagster serves, the sensor built from `settings`; `stores`/`llm` replace the
+    default resources (tests, the CLI's in-process runs)."""
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=JOBS,
+        sensors=[build_qdrant_pending_sensor(settings)],
+        schedules=SCHEDULES,
+        resources=build_resources(stores, llm),
+        # For every job (none sets its own): the multiprocess executor adds ~6 s per run and
+        # fights over the single-process embedded store.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

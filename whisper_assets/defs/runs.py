@@ -1,4 +1,4 @@
-"""Materialize chosen bot-days through Dagster, in-process, batching days into few runs."""
+"""Materialize chosen bot-days through Dagster, in-process, in the runs core/run_plan.py plans."""
 
 from __future__ import annotations
 
@@ -8,16 +8,13 @@ from typing import Any, Iterable
 
 import dagster as dg
 
-from whisper_assets.defs.automation import JOBS, enrichment_job
-from whisper_assets.defs.assets import ASSETS, CHECKS
+from whisper_assets.core.run_plan import plan_runs
+from whisper_assets.defs.definitions import build_definitions
 from whisper_assets.defs.instance import persistent_instance
+from whisper_assets.defs.jobs import enrichment_job
+from whisper_assets.defs.partitions import bots_partitions, partition_key
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.run_tags import SOURCE, partition_tags
-from whisper_assets.defs.definitions import build_resources
-from whisper_assets.core.days import day_ranges
-from whisper_assets.defs.partitions import bots_partitions, partition_key
-
-MAX_PARTITIONS_PER_RUN = 200
 
 
 @dataclass(frozen=True)
@@ -54,9 +51,8 @@ def materialize_days(
     new_bots = sorted(set(days_by_bot) - known)
     if new_bots:
         instance.add_dynamic_partitions(bots_partitions.name, new_bots)
-    job = dg.Definitions(
-        assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, resources=build_resources(stores, llm)
-    ).resolve_job_def(enrichment_job.name)
+    # The served definitions, with these resources: the same job and executor as the sensor's runs.
+    job = build_definitions(stores.settings(), stores, llm).resolve_job_def(enrichment_job.name)
     outcomes = []
     for bots, first, last in plan_runs(days_by_bot, instance.get_dynamic_partitions(bots_partitions.name)):
         tags = partition_tags(bots, str(first), str(last))
@@ -74,26 +70,3 @@ def materialize_days(
         outcomes.append(RunOutcome(tuple(bots), first, last, result.run_id, result.success, error))
     return outcomes
 
-
-def plan_runs(
-    days_by_bot: dict[str, Iterable[date]], bot_order: list[str]
-) -> list[tuple[list[str], date, date]]:
-    """Few runs: a run's key range spans every bot between its first and last in the instance's
-    order, so bots with the same day ranges that are neighbours there share one run."""
-    position = {bot: i for i, bot in enumerate(bot_order)}
-    by_ranges: dict[tuple[tuple[date, date], ...], list[str]] = {}
-    for bot, days in days_by_bot.items():
-        by_ranges.setdefault(tuple(day_ranges(days)), []).append(bot)
-    runs = []
-    for ranges, bots in sorted(by_ranges.items()):
-        bots.sort(key=position.__getitem__)
-        for first, last in ranges:
-            per_run = max(1, MAX_PARTITIONS_PER_RUN // ((last - first).days + 1))
-            block: list[str] = []
-            for bot in bots:
-                if block and (position[bot] != position[block[-1]] + 1 or len(block) >= per_run):
-                    runs.append((block, first, last))
-                    block = []
-                block.append(bot)
-            runs.append((block, first, last))
-    return runs

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from whisper_assets.core.days import day_ranges
+from whisper_assets.core.settings import Settings
 from whisper_assets.core.messages import InvalidMessageError, validate_bot_name
 
 
@@ -35,10 +36,18 @@ RETRY_REASON = "still pending after a run"
 
 @dataclass(frozen=True)
 class SensorConfig:
-    debounce_s: float = 120.0
-    pile_up: int = 200
-    retry_s: float = 900.0
-    fast_track_users: frozenset[str] = frozenset()
+    """The sensor's thresholds; their defaults live only in Settings (see from_settings)."""
+
+    debounce_s: float
+    pile_up: int
+    retry_s: float
+    fast_track_users: frozenset[str] = frozenset()  # none: no user skips the debounce
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SensorConfig:
+        # A still-pending bot-day is never re-requested sooner than new messages would be (the debounce).
+        return cls(settings.sensor_debounce_s, settings.sensor_pile_up,
+                   max(settings.sensor_retry_s, settings.sensor_debounce_s), frozenset(settings.fast_track_users))
 
 
 @dataclass(frozen=True)

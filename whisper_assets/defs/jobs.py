@@ -1,0 +1,68 @@
+"""Jobs: enrichment of bot-days, the freshness check, TTL pruning and forget-user. Thin wiring over
+whisper_assets.memory.maintenance. No executor here: definitions.py sets the one executor.
+No `from __future__ import annotations`: Dagster reads the ops' config and resource annotations."""
+
+from typing import Optional
+
+import dagster as dg
+
+from whisper_assets.defs.assets import ASSETS, pending_lag_check
+from whisper_assets.defs.partitions import bot_day_partitions
+from whisper_assets.defs.resources import StoresResource
+from whisper_assets.defs.run_tags import RETRY_ALL_STEPS
+from whisper_assets.memory.maintenance import forget_user, prune
+
+enrichment_job = dg.define_asset_job(
+    "enrichment_job",
+    # Without the freshness check (freshness_job runs it): it would take a store turn in every run.
+    selection=dg.AssetSelection.assets(*ASSETS) - dg.AssetSelection.checks(pending_lag_check),
+    partitions_def=bot_day_partitions,
+    description="Enrich bot-day partitions: facts, summaries, embeddings, then mark points completed.",
+    tags=RETRY_ALL_STEPS,
+)
+
+freshness_job = dg.define_asset_job(
+    "freshness_job", selection=dg.AssetSelection.checks(pending_lag_check),
+    description="Checks that no message waits for enrichment longer than the freshness SLA.",
+)
+
+
+class PruneConfig(dg.Config):
+    ttl_days: Optional[int] = None  # None: the settings' ttl_days (WHISPER_TTL_DAYS)
+    dry_run: bool = False
+
+
+@dg.op
+def prune_op(context: dg.OpExecutionContext, config: PruneConfig, stores: StoresResource) -> dg.Output:
+    ttl = config.ttl_days if config.ttl_days is not None else stores.settings().ttl_days
+    with stores.open_store() as store:
+        report = prune(stores.engine(), store, ttl, config.dry_run)
+    counts = report.flat()
+    context.log.info(f"{'would delete' if config.dry_run else 'deleted'} before {report.cutoff}: {counts}")
+    return dg.Output(None, metadata={"cutoff": str(report.cutoff), "dry_run": config.dry_run, **counts})
+
+
+@dg.job(description="Delete points and rows older than the TTL.")
+def prune_job() -> None:
+    prune_op()
+
+
+class ForgetConfig(dg.Config):
+    bot: str
+    user: str
+
+
+@dg.op
+def forget_user_op(context: dg.OpExecutionContext, config: ForgetConfig, stores: StoresResource) -> dg.Output:
+    report = forget_user(stores.engine(), stores.open_store, config.bot, config.user)
+    counts = report.flat()
+    context.log.info(f"forgot {config.user} of {config.bot}: {counts}")
+    return dg.Output(None, metadata=counts)
+
+
+@dg.job(description="Erase one user of one bot everywhere.")
+def forget_user_job() -> None:
+    forget_user_op()
+
+
+JOBS = [enrichment_job, prune_job, forget_user_job, freshness_job]
