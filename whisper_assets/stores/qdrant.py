@@ -301,12 +301,8 @@ def open_store(settings: Settings, lock_timeout_s: float = 300.0) -> Iterator[Me
     The lock is not re-entrant: never open the store again inside this block.
     """
     if settings.qdrant_url:
-        store = MessageStore(engine_for(settings), settings)
-        try:
-            store.ensure_schema()
+        with _opened(settings) as store:
             yield store
-        finally:
-            store.engine.close()
         return
     root = settings.resolved_qdrant_path
     root.mkdir(parents=True, exist_ok=True)
@@ -322,14 +318,20 @@ def open_store(settings: Settings, lock_timeout_s: float = 300.0) -> Iterator[Me
             "or use a Qdrant server (QDRANT_URL)"
         ) from None
     try:
-        store = MessageStore(engine_for(settings), settings)
-        try:
-            store.ensure_schema()
+        with _opened(settings) as store:
             yield store
-        finally:
-            store.engine.close()
     finally:
         lock.release()
+
+
+@contextlib.contextmanager
+def _opened(settings: Settings) -> Iterator[MessageStore]:
+    store = MessageStore(engine_for(settings), settings)
+    try:
+        store.ensure_schema()
+        yield store
+    finally:
+        store.engine.close()
 
 
 def new_run_marker() -> str:
