@@ -19,8 +19,8 @@ from datetime import date
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from whisper_assets.core.days import day_ranges
-from whisper_assets.core.settings import Settings
 from whisper_assets.core.messages import InvalidMessageError, validate_bot_name
+from whisper_assets.core.settings import Settings
 
 
 class PendingReader(Protocol):
