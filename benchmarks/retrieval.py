@@ -68,7 +68,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from whisper_assets.core.embedding import EMBEDDING_MODEL, get_embedder  # noqa: E402
 from whisper_assets.core.llm.schemas import Category  # noqa: E402
 from whisper_assets.core.messages import Message, Role, epoch_ms, from_epoch_ms, message_id_for  # noqa: E402
-from whisper_assets.memory.retrieval import embed_query, recall  # noqa: E402
+from whisper_assets.memory.retrieval import (  # noqa: E402
+    MAX_FACTS_SCANNED, MAX_MESSAGES_SCANNED, RecallOptions, embed_query, recall,
+)
 from whisper_assets.core.settings import load_settings  # noqa: E402
 from whisper_assets.stores.postgres import get_engine  # noqa: E402  (migrates on first use)
 from whisper_assets.stores.qdrant import open_store  # noqa: E402
@@ -549,21 +551,22 @@ def load_qdrant(settings, pairs, days_of, texts, vectors, plan, mtexts, mvectors
 # -- measuring -----------------------------------------------------------------------------------------
 
 def explain(engine, bot: str, user: str) -> dict[str, list[str]]:
-    from whisper_assets.memory import retrieval as r
+    from whisper_assets.stores.repository import memories as m
 
     day = NOW.date() - timedelta(days=7)
     statements = {
-        "facts": (r._FACTS_SQL, {"bot": bot, "user": user, "cat": None, "cap": r.MAX_FACTS_SCANNED, "now": NOW}),
-        "time_range": (r._RANGE_SQL, {"bot": bot, "user": user, "limit": 7,
-                                      "start": datetime.combine(day, dtime(0), tzinfo=UTC),
-                                      "end": datetime.combine(day + timedelta(days=7), dtime(0), tzinfo=UTC)}),
-        "postgres_vectors": (r._VECTORS_SQL, {"bot": bot, "user": user, "now": NOW}),
-        "summaries_by_start": (r._BY_START_SQL, {"bot": bot, "user": user,
-                                                 "starts": [datetime.combine(day, dtime(0), tzinfo=UTC)]}),
-        "messages": (r._MESSAGES_SQL, {"bot": bot, "user": user, "now": NOW, "cap": r.MAX_MESSAGES_SCANNED,
-                                       "start": None, "end": None}),
-        "messages_time_range": (r._MESSAGES_SQL, {"bot": bot, "user": user, "now": NOW,
-                                                  "cap": r.MAX_MESSAGES_SCANNED,
+        "facts": (m.FACTS_SQL, {"bot": bot, "user": user, "cat": None, "cap": MAX_FACTS_SCANNED, "now": NOW}),
+        "time_range": (m.SUMMARIES_IN_RANGE_SQL, {"bot": bot, "user": user, "limit": 7,
+                                                  "start": datetime.combine(day, dtime(0), tzinfo=UTC),
+                                                  "end": datetime.combine(day + timedelta(days=7), dtime(0),
+                                                                          tzinfo=UTC)}),
+        "postgres_vectors": (m.SUMMARY_VECTORS_SQL, {"bot": bot, "user": user, "now": NOW}),
+        "summaries_by_start": (m.SUMMARIES_BY_START_SQL, {"bot": bot, "user": user,
+                                                          "starts": [datetime.combine(day, dtime(0), tzinfo=UTC)]}),
+        "messages": (m.MESSAGE_VECTORS_SQL, {"bot": bot, "user": user, "now": NOW, "cap": MAX_MESSAGES_SCANNED,
+                                             "start": None, "end": None}),
+        "messages_time_range": (m.MESSAGE_VECTORS_SQL, {"bot": bot, "user": user, "now": NOW,
+                                                        "cap": MAX_MESSAGES_SCANNED,
                                                   "start": datetime.combine(day, dtime(0), tzinfo=UTC),
                                                   "end": datetime.combine(day + timedelta(days=7), dtime(0),
                                                                           tzinfo=UTC)}),
@@ -585,14 +588,15 @@ def measure(engine, store, embedder, pairs, n_queries: int, rng: random.Random, 
     by whether the user ever talked about that topic, and whether Qdrant and Postgres return
     the same scores for the same (user, question)."""
     qvec = {q: embedder.encode_one(q) for q in TOPIC_QUESTIONS}
+    at_now, facts_and_time = RecallOptions(now=NOW), RecallOptions(now=NOW, semantic=False)
     variants = {
-        "a_facts_time_range": lambda b, u, q, tq: recall(b, u, tq, now=NOW, engine=engine, semantic=False),
-        "b_qdrant": lambda b, u, q, tq: recall(b, u, q, now=NOW, engine=engine, store=store, embedder=embedder),
+        "a_facts_time_range": lambda b, u, q, tq: recall(b, u, tq, facts_and_time, engine=engine),
+        "b_qdrant": lambda b, u, q, tq: recall(b, u, q, at_now, engine=engine, store=store, embedder=embedder),
         "b_qdrant_without_embedding": lambda b, u, q, tq: recall(
-            b, u, q, now=NOW, engine=engine, store=store, embedder=embedder, query_vector=qvec[q]),
-        "b_postgres": lambda b, u, q, tq: recall(b, u, q, now=NOW, engine=engine, embedder=embedder),
+            b, u, q, at_now, engine=engine, store=store, embedder=embedder, query_vector=qvec[q]),
+        "b_postgres": lambda b, u, q, tq: recall(b, u, q, at_now, engine=engine, embedder=embedder),
         "b_postgres_without_embedding": lambda b, u, q, tq: recall(
-            b, u, q, now=NOW, engine=engine, embedder=embedder, query_vector=qvec[q]),
+            b, u, q, at_now, engine=engine, embedder=embedder, query_vector=qvec[q]),
     }
     names = list(variants)
     times: dict[str, list[float]] = {k: [] for k in names}

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from whisper_assets.memory.hot_path import close_shared_writers, store_message
-from whisper_assets.memory.retrieval import UnknownBotError, recall
+from whisper_assets.memory.retrieval import RecallOptions, UnknownBotError, recall
 
 UTC = timezone.utc
 TS = datetime(2025, 11, 9, 8, 15, tzinfo=UTC)
@@ -40,7 +40,7 @@ def test_store_then_recall_finds_the_message_by_meaning(settings):
     cat = _said(settings, "elena", "user_alice", "I adopted a cat named Miso last month")
     _said(settings, "elena", "user_alice", "the weather is lovely today", TS + timedelta(minutes=1))
 
-    result = recall("elena", "user_alice", "what is my pet called?", now=NOW, settings=settings)
+    result = recall("elena", "user_alice", "what is my pet called?", RecallOptions(now=NOW), settings=settings)
 
     assert result.semantic == "qdrant"
     assert result.messages and result.messages[0].message_id == cat
@@ -55,16 +55,16 @@ def test_recall_sees_only_that_bot_and_user_and_what_was_said_before_now(setting
     _said(settings, "marcus", "user_alice", "I adopted a cat named Luna")  # same user, other bot
     _said(settings, "elena", "user_alice", "I adopted a cat named Nori", NOW + timedelta(minutes=5))  # after now
 
-    alice = recall("elena", "user_alice", "my cat", now=NOW, settings=settings)
+    alice = recall("elena", "user_alice", "my cat", RecallOptions(now=NOW), settings=settings)
     assert [m.message_id for m in alice.messages] == [mine]
 
-    bob = recall("elena", "user_bob", "my cat", now=NOW, settings=settings)
+    bob = recall("elena", "user_bob", "my cat", RecallOptions(now=NOW), settings=settings)
     assert _texts(bob) == ["I adopted a cat named Pepper"]
-    other_bot = recall("marcus", "user_alice", "my cat", now=NOW, settings=settings)
+    other_bot = recall("marcus", "user_alice", "my cat", RecallOptions(now=NOW), settings=settings)
     assert _texts(other_bot) == ["I adopted a cat named Luna"]
-    later = recall("elena", "user_alice", "my cat", now=NOW + timedelta(hours=1), settings=settings)
+    later = recall("elena", "user_alice", "my cat", RecallOptions(now=NOW + timedelta(hours=1)), settings=settings)
     assert sorted(_texts(later)) == ["I adopted a cat named Miso", "I adopted a cat named Nori"]
-    nobody = recall("elena", "user_carol", "my cat", now=NOW, settings=settings)
+    nobody = recall("elena", "user_carol", "my cat", RecallOptions(now=NOW), settings=settings)
     assert nobody.messages == []
 
 
@@ -79,12 +79,12 @@ def test_recall_falls_back_to_postgres_while_another_process_holds_the_store(set
         assert json.loads(holder.stdout.readline())["holding"]
         # Postgres instead; nothing is enriched yet, so there the bot is unknown
         with pytest.raises(UnknownBotError):
-            recall("elena", "user_alice", "my cat", now=NOW, settings=settings)
+            recall("elena", "user_alice", "my cat", RecallOptions(now=NOW), settings=settings)
     finally:
         holder.stdin.write("\n")
         holder.stdin.close()
         holder.wait(60)
-    free = recall("elena", "user_alice", "my cat", now=NOW, settings=settings)
+    free = recall("elena", "user_alice", "my cat", RecallOptions(now=NOW), settings=settings)
     assert free.semantic == "qdrant" and _texts(free) == ["I adopted a cat named Miso"]
 
 
@@ -95,11 +95,11 @@ def test_recall_given_a_store_or_an_engine_only_keeps_its_old_behaviour(settings
     _said(settings, "elena", "user_alice", "I adopted a cat named Miso")
     close_shared_writers()
     with open_store(settings) as store:
-        held = recall("elena", "user_alice", "my cat", now=NOW, engine=get_engine(settings), store=store)
+        held = recall("elena", "user_alice", "my cat", RecallOptions(now=NOW), engine=get_engine(settings), store=store)
     assert held.semantic == "qdrant" and _texts(held) == ["I adopted a cat named Miso"]
     # An engine without settings: recall cannot know which store, so it ranks Postgres vectors.
     with pytest.raises(UnknownBotError):  # (nothing enriched: Postgres knows no such bot)
-        recall("elena", "user_alice", "my cat", now=NOW, engine=get_engine(settings))
+        recall("elena", "user_alice", "my cat", RecallOptions(now=NOW), engine=get_engine(settings))
 
 
 _HOLD = r"""

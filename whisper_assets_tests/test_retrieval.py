@@ -21,8 +21,10 @@ from whisper_assets.core.enrichment.models import Summary, SummaryEmbedding
 from whisper_assets.stores.persistence import replace_summary_vectors
 from whisper_assets.core.enrichment.pipeline import window
 from whisper_assets.core.messages import InvalidMessageError, Message, Role, message_id_for
+from pydantic import ValidationError
+
 from whisper_assets.memory.retrieval import (
-    RecallError, RecallResult, UnknownBotError, content_terms, get_facts, recall, route_categories,
+    RecallError, RecallOptions, RecallResult, UnknownBotError, content_terms, get_facts, recall, route_categories,
 )
 from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
@@ -222,9 +224,13 @@ def summary_store(request, shared_settings, world) -> Iterator[MessageStore]:
             store.engine.close()
 
 
+RESOURCES = {"store", "embedder", "settings", "query_vector"}  # recall's keyword arguments; the rest: options
+
+
 def ask(engine, query, user=USER, bot=BOT, **kw) -> RecallResult:
     kw.setdefault("now", NOW)
-    return recall(bot, user, query, engine=engine, **kw)
+    resources = {k: kw.pop(k) for k in list(kw) if k in RESOURCES}
+    return recall(bot, user, query, RecallOptions(**kw), engine=engine, **resources)
 
 
 def all_sources(result: RecallResult) -> set[str]:
@@ -510,15 +516,20 @@ def test_empty_database(own_engine):
         ({"query": " \n "}, RecallError, "query is empty"),
         ({"query": "x" * 5000}, RecallError, "at most 2000"),
         ({"now": datetime(2025, 11, 12, 15, 0)}, RecallError, "timezone-aware"),
-        ({"tz": "Mars/Olympus"}, RecallError, "unknown time zone"),
-        ({"limit": 0}, RecallError, "limit"),
+        ({"tz": "Mars/Olympus"}, ValidationError, "unknown time zone"),
+        ({"limit": 0}, ValidationError, "limit"),
+        ({"limit": 501}, ValidationError, "limit"),
+        ({"message_limit": -1}, ValidationError, "message_limit"),
+        ({"min_score": 1.5}, ValidationError, "min_score"),
+        ({"mesage_limit": 2}, ValidationError, "mesage_limit"),  # a misspelt option is not ignored
         ({"bot": "nobody"}, UnknownBotError, "unknown bot 'nobody'"),
     ],
 )
 def test_bad_input(engine, world, kwargs, error, match):
     args = {"bot": BOT, "user": USER, "query": "what do you know about my job?", "now": NOW, **kwargs}
+    bot, user, query = args.pop("bot"), args.pop("user"), args.pop("query")
     with pytest.raises(error, match=match):
-        recall(args.pop("bot"), args.pop("user"), args.pop("query"), engine=engine, semantic=False, **args)
+        recall(bot, user, query, RecallOptions(semantic=False, **args), engine=engine)
 
 
 @pytest.mark.parametrize("query", ["what did we talk about in 1850?", "what will we talk about next century?",
@@ -583,24 +594,25 @@ def test_recall_after_real_enrichment(tmp_path, database_url):
         assert outcome.success, outcome.error
         engine = get_engine(settings)
         now = datetime(2025, 11, 10, 12, 0, tzinfo=UTC)
-        result = recall("elena", "user_a", "what are my pets called?", now=now, engine=engine, semantic=False)
+        facts_only = RecallOptions(now=now, semantic=False)
+        result = recall("elena", "user_a", "what are my pets called?", facts_only, engine=engine)
         dog = result.facts[0]
         assert dog.category == "pet" and "Biscuit" in dog.fact
         assert dog.provenance.source_message_ids == [ids[0]]
         assert dog.provenance.partitions == ["elena|2025-11-09"]
         assert not any("Miso" in f.fact for f in result.facts)  # user_b's cat
 
-        result = recall("elena", "user_a", "what did we talk about yesterday?", now=now, engine=engine,
-                        semantic=False)
+        result = recall("elena", "user_a", "what did we talk about yesterday?", facts_only, engine=engine)
         [summary] = result.summaries
         assert summary.provenance.partitions == ["elena|2025-11-09"]
         assert set(summary.provenance.source_message_ids) <= set(ids[:4]) and ids[4] not in \
             summary.provenance.source_message_ids
 
         with open_store(settings) as held:  # a held-open embedded store: searched in Qdrant
-            from_qdrant = recall("elena", "user_a", "my dog Biscuit and my nursing job", now=now, engine=engine,
-                                 store=held)
-        from_pg = recall("elena", "user_a", "my dog Biscuit and my nursing job", now=now, engine=engine)
+            from_qdrant = recall("elena", "user_a", "my dog Biscuit and my nursing job", RecallOptions(now=now),
+                                 engine=engine, store=held)
+        from_pg = recall("elena", "user_a", "my dog Biscuit and my nursing job", RecallOptions(now=now),
+                         engine=engine)
         assert from_qdrant.semantic == "qdrant" and from_pg.semantic == "postgres"
         assert [s.provenance for s in from_qdrant.related] == [s.provenance for s in from_pg.related]
         assert from_pg.related and from_pg.related[0].day == day

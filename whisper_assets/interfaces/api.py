@@ -5,6 +5,10 @@
     GET  /facts?bot=elena&user=user_alice[&category=pet][&limit=50]
     GET  /healthz
 
+GET's query parameters and POST's body are one model, `RecallRequest`: bot, user, query and the
+fields of `RecallOptions` (now, tz, limit, the other limits and scores: their defaults and
+validation are recall's own), with at most MAX_LIMIT facts.
+
 Responses are pydantic models, so /openapi.json (and /docs) describe them. Errors: an invalid
 parameter (bad bot name, empty query, unknown time zone or category, unparseable `now`) -> 422 with
 a message naming it; a bot with nothing stored -> 404. A `now` without an offset is read in `tz`.
@@ -25,26 +29,28 @@ from typing import Annotated, Any, AsyncIterator, Optional
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from whisper_assets.core.llm.schemas import Category
 from whisper_assets.core.messages import BOT_NAME_RE, MAX_USER_ID_CHARS, InvalidMessageError
-from whisper_assets.memory.retrieval import (
-    DEFAULT_LIMIT, MAX_FACTS_SCANNED, MAX_QUERY_CHARS, FactItem, RecallError, RecallResult, UnknownBotError,
-    get_facts, recall, warm_up,
-)
 from whisper_assets.core.settings import Settings, get_settings
 from whisper_assets.core.timephrases import get_zone
+from whisper_assets.memory.retrieval import (
+    DEFAULT_LIMIT, MAX_FACTS_SCANNED, MAX_LIMIT, MAX_QUERY_CHARS, FactItem, RecallError, RecallOptions,
+    RecallResult, UnknownBotError, get_facts, recall, warm_up,
+)
+from whisper_assets.stores.repository import memories
 
-MAX_LIMIT = 50
 
+class RecallRequest(RecallOptions):
+    """Who asks what, and the RecallOptions (their limits and validation); at most MAX_LIMIT facts."""
 
-class RecallRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # unknown parameters are ignored, as before
+
     bot: str = Field(pattern=BOT_NAME_RE.pattern, description="bot name (as stored)")
     user: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS)
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the user's question")
     now: Optional[datetime] = Field(default=None, description="ISO-8601; default: now. No offset: read in tz")
-    tz: str = Field(default="UTC", description="the user's IANA time zone, e.g. America/Los_Angeles")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="at most this many facts")
 
     @field_validator("query")
@@ -61,11 +67,14 @@ class RecallRequest(BaseModel):
             raise ValueError("user is empty")
         return v
 
-    @field_validator("tz")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        get_zone(v)  # ValueError with a clear message
-        return v
+    def options(self, semantic: bool) -> RecallOptions:
+        """The RecallOptions of this request (`now` without an offset read in `tz`); no semantic
+        search without the model."""
+        now = self.now
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            now = now.replace(tzinfo=get_zone(self.tz))
+        fields = {name: getattr(self, name) for name in RecallOptions.model_fields}
+        return RecallOptions(**{**fields, "now": now, "semantic": self.semantic and semantic})
 
 
 class RecallResponse(RecallResult):
@@ -129,15 +138,11 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
     errors = {404: {"model": ErrorBody, "description": "unknown bot"}}
 
     def run_recall(request: Request, body: RecallRequest) -> RecallResponse:
-        now = body.now
-        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-            now = now.replace(tzinfo=get_zone(body.tz))
         state = request.app.state
         try:
             result = recall(
-                body.bot, body.user, body.query, now=now, limit=body.limit, tz=body.tz,
+                body.bot, body.user, body.query, body.options(semantic=state.embedder is not None),
                 engine=state.engine, store=state.store, embedder=state.embedder,
-                semantic=state.embedder is not None,
             )
         except UnknownBotError as exc:
             raise HTTPException(404, str(exc)) from None
@@ -146,21 +151,9 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
         return RecallResponse(**dict(result), context=result.as_context())
 
     @app.get("/recall", response_model=RecallResponse, responses=errors)
-    def recall_get(
-        request: Request,
-        bot: Annotated[str, Query(description="bot name")],
-        user: Annotated[str, Query(description="user id")],
-        query: Annotated[str, Query(description="the user's question")],
-        now: Annotated[Optional[datetime], Query(description="ISO-8601; default now")] = None,
-        tz: Annotated[str, Query(description="IANA time zone")] = "UTC",
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    ) -> RecallResponse:
+    def recall_get(request: Request, params: Annotated[RecallRequest, Query()]) -> RecallResponse:
         """Facts, summaries of the time the query names, summaries and past messages close in meaning."""
-        try:
-            body = RecallRequest(bot=bot, user=user, query=query, now=now, tz=tz, limit=limit)
-        except ValueError as exc:
-            raise _validation_error(exc) from None
-        return run_recall(request, body)
+        return run_recall(request, params)
 
     @app.post("/recall", response_model=RecallResponse, responses=errors)
     def recall_post(request: Request, body: RecallRequest) -> RecallResponse:
@@ -189,7 +182,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
         state = request.app.state
         try:
             with state.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+                memories.ping(conn)
         except sa.exc.SQLAlchemyError as exc:
             return JSONResponse(status_code=503, content={"detail": f"database unavailable: {type(exc).__name__}"})
         return Health(
@@ -199,13 +192,3 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
 
     return app
 
-
-def _validation_error(exc: ValueError) -> HTTPException:
-    from pydantic import ValidationError
-
-    if isinstance(exc, ValidationError):
-        detail = [
-            {"loc": ["query", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        return HTTPException(422, detail)
-    return HTTPException(422, str(exc))

@@ -206,22 +206,22 @@ def enrich_cmd(
 
 
 def _print_memories(settings: Settings) -> None:
-    from whisper_assets.memory.retrieval import list_facts, list_summaries, users_with_memories
     from whisper_assets.stores.postgres import get_engine
+    from whisper_assets.stores.repository import memories
 
-    engine = get_engine(settings)
-    for bot, user in users_with_memories(engine):
-        console.rule(f"[bold]{user}[/bold] with {bot}")
-        facts = list_facts(engine, bot, user)
-        by_category: dict[str, list[str]] = {}
-        for f in facts:
-            by_category.setdefault(f.category, []).append(f"{f.fact} ({f.confidence:.2f})")
-        for category, items in by_category.items():
-            console.print(f"  [cyan]{category}[/cyan]: " + "; ".join(items), highlight=False)
-        if not facts:
-            console.print("  no facts")
-        for s in list_summaries(engine, bot, user):
-            console.print(f"  [magenta]{s.day}[/magenta] {s.text}", highlight=False)
+    with get_engine(settings).connect() as conn:
+        for bot, user in memories.users_with_memories(conn):
+            console.rule(f"[bold]{user}[/bold] with {bot}")
+            facts = memories.facts(conn, bot, user, limit=200)  # most confident first
+            by_category: dict[str, list[str]] = {}
+            for f in facts:
+                by_category.setdefault(f.category, []).append(f"{f.fact} ({f.confidence:.2f})")
+            for category in sorted(by_category):
+                console.print(f"  [cyan]{category}[/cyan]: " + "; ".join(by_category[category]), highlight=False)
+            if not facts:
+                console.print("  no facts")
+            for s in memories.list_summaries(conn, bot, user):
+                console.print(f"  [magenta]{s.day}[/magenta] {s.text}", highlight=False)
 
 
 @app.command("backfill")

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Iterator, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,6 +21,7 @@ from rich.table import Table
 from whisper_assets.core.llm.schemas import Category
 from whisper_assets.core.messages import InvalidMessageError, validate_bot_name, validate_user_id
 from whisper_assets.core.settings import Settings, SettingsError, load_settings
+from whisper_assets.memory.retrieval.limits import DEFAULT_LIMIT, MAX_FACTS_SCANNED, MAX_LIMIT
 
 memory_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Read a user's memories back.")
 console = Console()
@@ -111,12 +113,12 @@ def ask_cmd(
     user: str = typer.Option(..., "--user", help="User id."),
     now: Optional[str] = typer.Option(None, "--now", help="ISO-8601 time to resolve phrases against (default: now)."),
     tz: str = typer.Option("UTC", "--tz", help="The user's IANA time zone: 'yesterday' is their yesterday."),
-    limit: int = typer.Option(10, "--limit", min=1, max=50, help="At most this many facts."),
+    limit: int = typer.Option(DEFAULT_LIMIT, "--limit", min=1, max=MAX_LIMIT, help="At most this many facts."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON instead."),
 ) -> None:
     """Print what the bot remembers that bears on QUESTION (and, with WHISPER_LLM_BACKEND=openai, an answer)."""
     from whisper_assets.core.embedding import get_embedder
-    from whisper_assets.memory.retrieval import RecallError, UnknownBotError, recall
+    from whisper_assets.memory.retrieval import RecallError, RecallOptions, UnknownBotError, recall
     from whisper_assets.stores.postgres import get_engine
 
     settings = _settings()
@@ -124,13 +126,15 @@ def ask_cmd(
     if not question.strip():
         raise _fail("the question is empty: ask something, e.g. 'what did we talk about last week?'")
     try:
-        when = parse_now(now, tz)
+        options = RecallOptions(now=parse_now(now, tz), tz=tz, limit=limit)
+    except ValidationError as exc:
+        raise _fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     try:
         with _semantic_store(settings) as store:
             result = recall(
-                bot, user, question, now=when, limit=limit, tz=tz, engine=get_engine(settings),
+                bot, user, question, options, engine=get_engine(settings),
                 store=store, embedder=get_embedder(settings.torch_threads),  # type: ignore[arg-type]
             )
     except UnknownBotError as exc:
@@ -164,7 +168,7 @@ def facts_cmd(
     category: Optional[str] = typer.Option(
         None, "--category", help="Only this category: " + ", ".join(c.value for c in Category) + "."
     ),
-    limit: int = typer.Option(200, "--limit", min=1, max=500),
+    limit: int = typer.Option(200, "--limit", min=1, max=MAX_FACTS_SCANNED),
 ) -> None:
     """A user's facts, most confident first, with where they came from."""
     from whisper_assets.memory.retrieval import RecallError, UnknownBotError, get_facts

@@ -1,0 +1,147 @@
+"""Search by meaning: the summaries and the past messages closest to the query vector, from Qdrant
+(through MessageStore, filtered on bot and user) or ranked exactly from the vectors PostgreSQL keeps."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from whisper_assets.core.messages import epoch_ms, from_epoch_ms
+from whisper_assets.core.timephrases import TimeRange
+from whisper_assets.memory.retrieval.limits import MAX_MESSAGES_SCANNED
+from whisper_assets.memory.retrieval.models import MessageItem, SummaryItem, message_item, summary_item
+from whisper_assets.stores.repository import memories
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from whisper_assets.core.settings import Settings
+    from whisper_assets.stores.qdrant import MessageStore
+
+log = logging.getLogger(__name__)
+
+# Without a `store`, recall searches the Qdrant collections through this process's shared store
+# (hot_path.shared_store): free when this process has it open (e.g. it just stored a message),
+# else one open (~0.3-0.4 s at 100k points) that later calls within the writer's idle window reuse.
+# It waits at most this long for another process's turn at the embedded store, then ranks the
+# Postgres vectors instead (benchmarks/results/hot_path_release.json, "recall").
+STORE_LOCK_TIMEOUT_S = 0.1
+
+Picked = list[tuple[float, datetime, datetime]]  # (score, window start, window end), best first
+
+
+def shared_store(held: contextlib.ExitStack, settings: Settings) -> MessageStore | None:
+    """This process's shared store, held until `held` closes; None if it stays busy or fails."""
+    from whisper_assets.memory.hot_path import shared_store as take
+    from whisper_assets.stores.qdrant import StoreBusyError, StoreError
+
+    try:
+        return held.enter_context(take(settings, STORE_LOCK_TIMEOUT_S))
+    except StoreBusyError:
+        return None
+    except StoreError as exc:
+        log.warning("recall: the Qdrant store is unusable (%s); ranking the Postgres vectors", exc)
+        return None
+
+
+def cosines(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Exact cosine of each row to `vector` (what a Qdrant cosine search scores)."""
+    norms = np.linalg.norm(matrix, axis=1)
+    return (matrix @ vector) / np.maximum(norms * float(np.linalg.norm(vector)), 1e-12)
+
+
+# -- summaries ---------------------------------------------------------------------------------------
+
+def related_postgres(
+    conn: Connection, bot: str, user: str, vector: np.ndarray, shown: set[datetime], k: int, min_score: float,
+    now: datetime,
+) -> list[SummaryItem]:
+    windows = memories.summary_vectors(conn, bot, user, now)
+    if not len(windows):
+        return []
+    scores = cosines(windows.matrix, vector)
+    picked: Picked = []
+    for i in np.argsort(-scores):
+        if scores[i] < min_score or len(picked) == k:
+            break
+        if windows.starts[i] not in shown:
+            picked.append((float(scores[i]), windows.starts[i], windows.ends[i]))
+    return _summaries_for(conn, bot, user, picked)
+
+
+def related_qdrant(
+    conn: Connection, store: MessageStore, bot: str, user: str, vector: np.ndarray, shown: set[datetime],
+    k: int, min_score: float, now: datetime,
+) -> list[SummaryItem]:
+    hits = store.search_summaries(bot, user, vector, epoch_ms(now) + 1, k + len(shown))
+    picked: Picked = []
+    for hit in hits:
+        p = hit.payload
+        if hit.score is None or hit.score < min_score or len(picked) == k:
+            break
+        start, end = from_epoch_ms(int(p["start_ts"])), from_epoch_ms(int(p["end_ts"]))
+        if start not in shown and start <= now:
+            picked.append((float(hit.score), start, end))
+    return _summaries_for(conn, bot, user, picked)
+
+
+def _summaries_for(conn: Connection, bot: str, user: str, picked: Picked) -> list[SummaryItem]:
+    """The Postgres rows (text, provenance) of the picked windows, in score order.
+
+    A vector whose summary is gone from Postgres (pruned, or re-materialized since) is dropped.
+    """
+    if not picked:
+        return []
+    rows = memories.summaries_by_start(conn, bot, user, [p[1] for p in picked])
+    by_key = {(r.start, r.end): r for r in rows}
+    out = []
+    for score, start, end in picked:
+        r = by_key.get((start, end))
+        if r is not None:
+            out.append(summary_item(bot, r, score))
+    return out
+
+
+# -- messages ----------------------------------------------------------------------------------------
+
+def messages_qdrant(
+    store: MessageStore, bot: str, user: str, vector: np.ndarray, time_range: TimeRange | None, k: int,
+    min_score: float, now: datetime,
+) -> list[MessageItem]:
+    upper = epoch_ms(now) + 1
+    lower = None
+    if time_range is not None:
+        upper = min(upper, epoch_ms(time_range.end))
+        lower = epoch_ms(time_range.start)
+    out: list[MessageItem] = []
+    for hit in store.search_messages(bot, user, vector, lower, upper, k):
+        p = hit.payload
+        if hit.score is None or hit.score < min_score:
+            break
+        out.append(message_item(bot, str(p["message_id"]), p["role"], p["content"],
+                                from_epoch_ms(int(p["ts"])), float(hit.score)))
+    return out
+
+
+def messages_postgres(
+    conn: Connection, bot: str, user: str, vector: np.ndarray, time_range: TimeRange | None, k: int,
+    min_score: float, now: datetime,
+) -> list[MessageItem]:
+    found = memories.message_vectors(
+        conn, bot, user, now, time_range.start if time_range else None, time_range.end if time_range else None,
+        MAX_MESSAGES_SCANNED,
+    )
+    if not len(found):
+        return []
+    scores = cosines(found.matrix, vector)
+    out = []
+    for i in np.argsort(-scores, kind="stable")[:k]:
+        if scores[i] < min_score:
+            break
+        m = found.message(i)
+        out.append(message_item(bot, m.message_id, m.role, m.text, m.ts, float(scores[i])))
+    return out
