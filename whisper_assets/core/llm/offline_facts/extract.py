@@ -1,0 +1,183 @@
+"""The entry point: runs the rules over each sentence of each user turn, applies the guards and
+hedges, and merges the facts of a batch (one per user and text, redundant ones dropped)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from whisper_assets.core.enrichment.models import Fact
+from whisper_assets.core.llm.offline_facts import (
+    education, family, health, hobbies, personal, pets, places, plans, preferences, work,
+)
+from whisper_assets.core.llm.offline_facts.guards import (
+    _CLAUSE_SPLIT_RE, _GUARD_WINDOW, _NEGATION_RE, _guard, _hedge_cap, _looks_injected,
+)
+from whisper_assets.core.llm.offline_facts.objects import _cut
+from whisper_assets.core.llm.offline_facts.registry import _Ctx, _Rule, Emit
+from whisper_assets.core.llm.offline_facts.text import (
+    _TOKEN_RE, _TRANSLATE, _norm_space, _restore, _sentences,
+)
+from whisper_assets.core.llm.schemas import Category, MAX_FACT_CHARS
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One user turn: the message id, who said it and what they said."""
+
+    message_id: str
+    user_id: str
+    content: str
+
+
+_MAX_MATCHES_PER_RULE = 12
+
+# Every rule, in the order a sentence's candidate rules are tried.
+_RULES: list[_Rule] = [
+    *work.RULES, *education.RULES, *places.RULES, *plans.RULES, *pets.RULES, *family.RULES,
+    *hobbies.RULES, *preferences.RULES, *health.RULES, *personal.RULES,
+]
+_RULE_INDEX: dict[str, tuple[int, ...]] = {}
+for _no, _r in enumerate(_RULES):
+    for _w in _r.words:
+        _RULE_INDEX[_w] = (*_RULE_INDEX.get(_w, ()), _no)
+del _no, _r, _w
+
+_NEGATION_IN_LEAD_OK = frozenset({"dont_like", "fan_of", "person_type", "love_like"})
+_GATE_RE = re.compile(
+    r"\b(?:i|i'm|im|i've|ive|i'd|i'll|my|we|we're|we've|our|me|born|grew|went|goal|used|just|je|j'habite|also|landed|back|been|lost)\b",
+    re.I,
+)
+
+
+def _facts_in_message(text: str) -> list[Emit]:
+    if not text or not isinstance(text, str):
+        return []
+    text = text.translate(_TRANSLATE)
+    if not _GATE_RE.search(text) or _looks_injected(text):
+        return []
+    found: dict[tuple[Category, str], float] = {}
+    sentences = _sentences(text)
+    message_lower = " ".join(sentences).lower()
+    for sentence in sentences:
+        if not _GATE_RE.search(sentence):
+            continue
+        tokens = _TOKEN_RE.findall(sentence.lower())
+        candidates: set[int] = set()
+        for tok in tokens:
+            hit = _RULE_INDEX.get(tok)
+            if hit:
+                candidates.update(hit)
+        for rule_no in sorted(candidates):
+            rule = _RULES[rule_no]
+            for m_no, m in enumerate(rule.regex.finditer(sentence)):
+                if m_no >= _MAX_MATCHES_PER_RULE:
+                    break
+                prefix = sentence[: m.start()]
+                guard_cap = _guard(prefix) if rule.check_context else 1.0
+                if guard_cap is None:
+                    continue
+                if _NEGATION_RE.search(m.group(0)) and rule.name not in _NEGATION_IN_LEAD_OK:
+                    continue
+                rest = sentence[m.end() : m.end() + 240]
+                ctx = _Ctx(sentence=sentence, message=message_lower)
+                try:
+                    emitted = list(rule.handler(m, rest, ctx))
+                except (ValueError, IndexError, KeyError):  # defensive: a rule bug must not kill a run
+                    emitted = []
+                if not emitted:
+                    continue
+                scope = _CLAUSE_SPLIT_RE.split(prefix[-_GUARD_WINDOW:])[-1] + m.group(0) + _cut(rest)
+                cap = min(guard_cap, _hedge_cap(scope))
+                for category, fact, conf in emitted:
+                    fact = _restore(_norm_space(fact)).strip(" ,.;:!?")
+                    if len(fact) < 3 or len(fact) > MAX_FACT_CHARS:
+                        continue
+                    conf = round(min(conf, cap), 2)
+                    key = (category, fact)
+                    if conf > found.get(key, -1.0):
+                        found[key] = conf
+    return [(c, f, conf) for (c, f), conf in found.items()]
+
+
+_SPECIFIC_RE = re.compile(r"^(has (?:a|an|\w+) [\w\s-]+?) (?:named|who) .+$")
+_LIST_FACT_RE = re.compile(r"^has (?!.*\b(?:named|who)\b)((?:a|an|\w+) [\w\s,-]+ and (?:a|an|\w+) [\w\s-]+)$")
+_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_WANT_PLAN_RE = re.compile(r"^wants to (\w+) (.+)$")
+_COMMITTED_PLAN_RE = re.compile(r"^(?:is (\w+ing)|plans to (\w+)) (.+)$")
+
+
+def _plan_forms(verb: str) -> set[str]:
+    """The forms a committed plan can use for `verb`: "plans to open" or "is opening"."""
+    v = verb.lower()
+    forms = {v, v + "ing", v + v[-1:] + "ing"}
+    if v.endswith("e") and not v.endswith(("ee", "ye", "oe")):
+        forms.add(v[:-1] + "ing")
+    return forms
+
+
+def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
+    """Facts stated in first person by the users in `turns` (user turns only; the caller never passes bot turns)."""
+    merged: dict[tuple[str, Category, str], list] = {}
+    for position, turn in enumerate(turns):
+        try:
+            emitted = _facts_in_message(turn.content)
+        except RecursionError:  # pragma: no cover - defensive
+            emitted = []
+        for category, fact, conf in emitted:
+            key = (turn.user_id, category, fact)
+            entry = merged.get(key)
+            if entry is None:
+                merged[key] = [position, conf, {turn.message_id}]
+            else:
+                entry[1] = max(entry[1], conf)
+                entry[2].add(turn.message_id)
+
+    # "has a dog" adds nothing when the same user's "has a dog named Biscuit" is in the batch
+    # (likewise "has a sister" next to "has a sister who lives in Lyon").
+    specific = {
+        (user, cat, m.group(1))
+        for (user, cat, fact) in merged
+        if cat in (Category.PET, Category.FAMILY) and (m := _SPECIFIC_RE.match(fact))
+    }
+    # "has a cat" adds nothing next to "has a dog and a cat" either.
+    specific.update(
+        (user, cat, f"has {item}")
+        for (user, cat, fact) in merged
+        if cat in (Category.PET, Category.FAMILY) and (m := _LIST_FACT_RE.match(fact))
+        for item in _LIST_SPLIT_RE.split(m.group(1))
+    )
+    # "wants to open a bakery" adds nothing next to "is opening a bakery" or "plans to open a bakery".
+    committed = {
+        (user, (m.group(1) or m.group(2)).lower(), m.group(3))
+        for (user, cat, fact) in merged
+        if cat is Category.PLAN and (m := _COMMITTED_PLAN_RE.match(fact))
+    }
+    specific.update(
+        (user, cat, fact)
+        for (user, cat, fact) in merged
+        if cat is Category.PLAN
+        and (m := _WANT_PLAN_RE.match(fact))
+        and any((user, form, m.group(2)) in committed for form in _plan_forms(m.group(1)))
+    )
+    facts: list[tuple[int, str, str, Fact]] = []
+    for (user, category, fact), (position, conf, ids) in merged.items():
+        if (user, category, fact) in specific:
+            continue
+        facts.append(
+            (
+                position,
+                category.value,
+                fact,
+                Fact(
+                    user_id=user,
+                    category=category,
+                    fact=fact,
+                    confidence=conf,
+                    source_message_ids=tuple(sorted(ids)),
+                ),
+            )
+        )
+    facts.sort(key=lambda item: (item[0], item[1], item[2], item[3].user_id))
+    return [item[3] for item in facts]
