@@ -26,8 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whisper_assets.core.embedding import get_embedder  # noqa: E402
-from whisper_assets.interfaces.evaluation.locomo import evaluate, load_samples  # noqa: E402
+from whisper_assets.interfaces.evaluation.locomo import evaluate  # noqa: E402
 from whisper_assets.interfaces.evaluation.report import headline, write_report  # noqa: E402
+from whisper_assets.interfaces.evaluation.samples import load_samples  # noqa: E402
 from whisper_assets.core.settings import load_settings  # noqa: E402
 
 DEFAULT_FILE = Path(os.environ.get("WHISPER_LOCOMO_FILE", "/work/shared/eval/locomo/locomo_dev.json"))
@@ -45,9 +46,10 @@ def main() -> None:
     load_before = os.getloadavg()
     out = args.out or Path(tempfile.mkdtemp(prefix="eval-locomo-bench-"))
     t = time.perf_counter()
-    get_embedder(load_settings().torch_threads)
+    settings = load_settings()
+    get_embedder(settings.torch_threads)
     model_load_s = time.perf_counter() - t
-    result = evaluate(args.file, [args.sample], backend="offline")
+    result = evaluate(args.file, [args.sample], settings=settings, backend="offline")
     write_report(result, out)
     total = time.perf_counter() - t
     h = headline(result)
@@ -58,7 +60,7 @@ def main() -> None:
         "turns": sum(len(s.turns) for s in sample.sessions),
         "qa_evaluated": h["questions"],
         "backend": "offline",
-        "postgres": "scratch database on DATABASE_URL's server" if os.environ.get("DATABASE_URL") else "embedded",
+        "postgres": "scratch database on DATABASE_URL's server" if settings.database_url else "embedded",
         "seconds": round(total, 2),
         "target_seconds": TARGET_S,
         "within_target": total <= TARGET_S,

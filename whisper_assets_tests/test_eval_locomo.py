@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from whisper_assets.interfaces.cli.app import app
-from whisper_assets.interfaces.evaluation import locomo
+from whisper_assets.interfaces.evaluation import pipeline, questions, samples
 from whisper_assets.interfaces.evaluation.report import headline
+from whisper_assets.memory.locomo_format import parse_sample
 
 UTC = timezone.utc
 
@@ -77,7 +78,7 @@ def test_parse_sample_handles_the_format_traps():
     raw = tiny_sample()
     raw["conversation"]["session_10_date_time"] = "9:00 am on 1 December, 2023"
     raw["conversation"]["session_10"] = [{"speaker": "Ann", "dia_id": "D10:1", "text": "Back again"}]
-    sample = locomo.parse_sample(raw)
+    sample = parse_sample(raw)
     assert sample.speakers == ("Ann", "Ben")
     assert [s.number for s in sample.sessions] == [1, 2, 10]  # numeric order; session_3 has no turns
     assert sample.sessions[1].date_time == datetime(2023, 6, 20, 0, 15, tzinfo=UTC)  # 12:15 am
@@ -92,36 +93,62 @@ def test_parse_sample_handles_the_format_traps():
     assert qa["Would Ann enjoy a hospital drama?"].evidence == ()
     assert qa["When did Ann go to Paris?"].invalid_evidence == ("D9:9",)
     assert qa["What is the name of Ann's dog?"].answer is None and qa["What is the name of Ann's dog?"].category == 5
+    assert sample.problems == []
+
+
+def test_parse_sample_records_what_it_skips_in_order():
+    raw = tiny_sample()
+    conv = raw["conversation"]
+    conv["session_2"].insert(1, {"speaker": "Ann", "dia_id": "D2:9"})  # no text
+    conv["session_4"] = [{"speaker": "Ben", "dia_id": "D4:1", "text": "A session without a date"}]
+    raw["qa"] += [{"answer": "no question", "category": 1}, {"question": "Where?", "category": "x"}]
+    sample = parse_sample(raw)
+    assert [s.number for s in sample.sessions] == [1, 2] and sample.skipped_sessions == [4]
+    assert [t.dia_id for t in sample.session(2).turns] == ["D2:1", "D2:2"]
+    assert sample.session(2).turns[1].position == 2  # positions count the skipped turn
+    assert sample.problems == [
+        "session_2 turn 2: needs speaker and text; skipped",
+        "session_4: missing or unreadable session_4_date_time; session skipped",
+        "qa 5: needs a question; skipped",
+        "qa 6: category 'x' is not a number; skipped",
+    ]
 
 
 def test_load_samples_names_unknown_ids(tmp_path):
     path = tmp_path / "locomo.json"
     path.write_text(json.dumps([tiny_sample()]))
-    assert [s.sample_id for s in locomo.load_samples(path)] == ["conv-t1"]
-    with pytest.raises(locomo.EvalError, match="no sample conv-99"):
-        locomo.load_samples(path, ["conv-99"])
+    assert [s.sample_id for s in samples.load_samples(path)] == ["conv-t1"]
+    with pytest.raises(samples.EvalError, match="no sample conv-99"):
+        samples.load_samples(path, ["conv-99"])
     path.write_text("{not json")
-    with pytest.raises(locomo.EvalError, match="not JSON"):
-        locomo.load_samples(path)
+    with pytest.raises(samples.EvalError, match="not JSON"):
+        samples.load_samples(path)
+    path.write_text(json.dumps([{"sample_id": "conv-t2", "conversation": ["not", "an", "object"]}]))
+    with pytest.raises(samples.EvalError, match="not a LoCoMo sample"):
+        samples.load_samples(path)
 
 
 def test_question_now_is_the_next_session_or_a_day_after_the_last():
-    sample = locomo.parse_sample(tiny_sample())
-    assert locomo.question_now(sample, ["D1:1"]) == datetime(2023, 6, 20, 0, 15, tzinfo=UTC)
-    assert locomo.question_now(sample, ["D1:2", "D2:1"]) == datetime(2023, 6, 21, 0, 15, tzinfo=UTC)
+    sample = parse_sample(tiny_sample())
+    assert questions.question_now(sample, ["D1:1"]) == datetime(2023, 6, 20, 0, 15, tzinfo=UTC)
+    assert questions.question_now(sample, ["D1:2", "D2:1"]) == datetime(2023, 6, 21, 0, 15, tzinfo=UTC)
 
 
-def test_message_ids_map_back_to_dia_ids():
+def test_message_ids_map_back_to_dia_ids(tmp_path):
+    """The ids the evaluation maps are exactly those ingest stores for the same file."""
+    from whisper_assets.core.settings import load_settings
     from whisper_assets.memory.hot_path import validate
     from whisper_assets.memory.ingest import parse_locomo
-    from whisper_assets.core.settings import load_settings
 
-    settings = load_settings()
-    parsed = list(parse_locomo([tiny_sample()]))
-    mapping = locomo.message_map(parsed, settings)
+    settings = load_settings(data_dir=tmp_path)
+    raw = tiny_sample()
+    raw["conversation"]["session_2"].append({"speaker": "Ben", "dia_id": "D2:3", "text": "   "})  # refused: empty
+    parsed = list(parse_locomo([raw]))
+    mapping = pipeline.message_map(parse_sample(raw), settings)
     assert sorted(mapping.values()) == ["D1:1", "D1:2", "D1:3", "D1:4", "D2:1", "D2:2"]
-    first = validate(parsed[0].item, settings)
-    assert mapping[first.message_id] == "D1:1"
+    stored = {validate(p.item, settings).message_id: p.where for p in parsed if p.item.content.strip()}
+    assert set(mapping) == set(stored)
+    assert {mapping[m]: where for m, where in stored.items()}["D1:3"] == "conv-t1 session_1 turn D1:3"
     assert parsed[1].item.timestamp - parsed[0].item.timestamp == timedelta(seconds=1)
 
 
@@ -151,23 +178,39 @@ def test_ranked_items_interleave_every_kind_and_map_provenance():
         related=[summary(2, "r1")], messages=messages, semantic="qdrant",
     )
     to_dia = {"f1": "D1:1", "f2": "D1:2", "s1": "D1:3", "r1": "D1:4", "m1": "D1:5", "m2": "D1:6"}
-    ranked = locomo.ranked_items(result, to_dia)
+    ranked = questions.ranked_items(result, to_dia)
     assert [i.kind for i in ranked] == ["fact", "related", "message", "recent", "fact", "message"]
     assert [sorted(i.dia_ids) for i in ranked] == [["D1:1"], ["D1:4"], ["D1:5"], ["D1:3"], ["D1:2"], ["D1:6"]]
 
 
 def test_eval_locomo_end_to_end(tmp_path, monkeypatch, pg_admin, database_url):
     """The real pipeline (hot path, Dagster partitions, offline backend, Postgres, recall()) on the
-    tiny sample, through the CLI; Postgres is a scratch database created on the test server."""
+    tiny sample, through the CLI; Postgres is a scratch database created on the test server.
+
+    The stores the environment names are never touched (the workspace has its own, handed to every
+    step in its settings), and the environment is left as it was."""
+    import os
+
     data = tmp_path / "tiny_locomo.json"
     data.write_text(json.dumps([tiny_sample()]))
     out = tmp_path / "report"
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    user_data = tmp_path / "user-data"
+    monkeypatch.setenv("WHISPER_DATA_DIR", str(user_data))
+    monkeypatch.setenv("WHISPER_QDRANT_PATH", str(tmp_path / "user-qdrant"))
+    monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:9")  # nothing listens there
+
+    def configuration() -> dict[str, str]:  # what Settings read (libraries may add their own variables)
+        return {k: v for k, v in os.environ.items() if k.startswith(("WHISPER_", "QDRANT_", "OPENAI_", "DATABASE_"))}
+
+    environment = configuration()
 
     result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--samples", "conv-t1", "--backend", "offline",
                                       "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert configuration() == environment
+    assert not user_data.exists() and not (tmp_path / "user-qdrant").exists()
     assert "evidence recall@5" in result.output
 
     for name in ("locomo.json", "locomo.md", "locomo.png"):

@@ -7,9 +7,10 @@ import pytest
 
 from whisper_assets.interfaces.evaluation import metrics
 from whisper_assets.interfaces.evaluation.metrics import HitCounts, Match, PRCounts
+from whisper_assets.memory import locomo_format
 
 
-# -- dia ids -----------------------------------------------------------------------------------------
+# -- dia ids (read by the LoCoMo format module) ----------------------------------------------------------
 
 @pytest.mark.parametrize("evidence, expected", [
     (["D1:3"], ["D1:3"]),
@@ -26,20 +27,23 @@ from whisper_assets.interfaces.evaluation.metrics import HitCounts, Match, PRCou
     ([7, None, "D1:1"], ["D1:1"]),  # non-strings are ignored
 ])
 def test_extract_dia_ids(evidence, expected):
-    assert metrics.extract_dia_ids(evidence) == expected
+    assert locomo_format.extract_dia_ids(evidence) == expected
 
 
 def test_split_evidence_separates_ids_that_do_not_exist():
     known = {"D1:1", "D1:2", "D8:6"}
-    assert metrics.split_evidence(["D8:6; D9:17"], known) == (["D8:6"], ["D9:17"])
-    assert metrics.split_evidence([], known) == ([], [])
-    assert metrics.split_evidence(["D99:1"], known) == ([], ["D99:1"])
+    assert locomo_format.split_evidence(["D8:6; D9:17"], known) == (["D8:6"], ["D9:17"])
+    assert locomo_format.split_evidence([], known) == ([], [])
+    assert locomo_format.split_evidence(["D99:1"], known) == ([], ["D99:1"])
 
 
-def test_dia_session():
-    assert metrics.dia_session("D12:3") == 12
+def test_dia_session_and_order():
+    assert locomo_format.dia_session("D12:3") == 12
     with pytest.raises(ValueError):
-        metrics.dia_session("D12")
+        locomo_format.dia_session("D12")
+    assert sorted(["D10:1", "D2:11", "D2:3"], key=locomo_format.dia_order) == ["D2:3", "D2:11", "D10:1"]
+    with pytest.raises(ValueError):
+        locomo_format.dia_order("D2")
 
 
 # -- matching --------------------------------------------------------------------------------------------

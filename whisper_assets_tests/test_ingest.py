@@ -81,6 +81,26 @@ def test_locomo_bad_session_date_is_reported():
     assert parsed[0].error and "session_1_date_time" in parsed[0].error
 
 
+def test_locomo_bad_turns_are_reported_in_place_and_a_bad_sample_is_not_a_crash():
+    good = {"sample_id": "conv-2", "conversation": {
+        "session_1_date_time": "9:05 am on 2 June, 2024",
+        "session_1": [{"speaker": "Cy", "dia_id": "D1:1", "text": "Morning"},
+                      {"speaker": "Cy", "dia_id": "D1:2"},
+                      "a bare string",
+                      {"speaker": "Di", "dia_id": "D1:4", "text": "Hello Cy"}],
+    }}
+    parsed = list(parse_locomo([{"sample_id": "conv-1", "conversation": ["not", "an", "object"]}, good, 7]))
+    assert [(p.where, p.error) for p in parsed if p.error] == [
+        ("sample 0", "not a LoCoMo sample (needs sample_id and conversation)"),
+        ("conv-2 session_1 turn D1:2", "turn needs speaker and text"),
+        ("conv-2 session_1 turn 3", "turn needs speaker and text"),
+        ("sample 2", "not a LoCoMo sample (needs sample_id and conversation)"),
+    ]
+    assert [p.where for p in parsed][1:5] == [f"conv-2 session_1 turn {x}" for x in ("D1:1", "D1:2", 3, "D1:4")]
+    # The turn after two skipped ones keeps its place in time: date_time + 3 s.
+    assert parsed[4].item.timestamp.isoformat() == "2024-06-02T09:05:03+00:00"
+
+
 def test_sample_corpus_is_all_valid():
     parsed = list(parse_jsonl(sample_corpus_path().read_text().splitlines()))
     assert len(parsed) > 300 and all(p.error is None for p in parsed)

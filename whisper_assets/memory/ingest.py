@@ -9,16 +9,16 @@ the same content is left as it is (a completed one stays completed, it is not en
 and counted as unchanged. The same message id twice in one file is stored once (the last
 occurrence wins) and the repeats are counted as duplicates.
 
-LoCoMo (../shared/eval/locomo/README.md): the sample id becomes the bot, each speaker a user,
-every turn a `user` message at its session's date_time plus one second per turn (keeps order).
+LoCoMo (../shared/eval/locomo/README.md, parsed by `locomo_format.parse_sample`): the sample id
+becomes the bot, each speaker a user, every turn a `user` message at its session's date_time plus
+one second per turn (keeps order).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal
 
@@ -26,13 +26,12 @@ from whisper_assets.core.embedding import get_embedder
 from whisper_assets.memory.hot_path import MessageIn, embed, validate
 from whisper_assets.core.messages import InvalidMessageError, Message
 from whisper_assets.core.settings import Settings
+from whisper_assets.memory.locomo_format import LocomoFormatError, LocomoSample, LocomoTurn, SkippedTurn, parse_sample
 from whisper_assets.stores.qdrant import open_store
 
 Format = Literal["auto", "jsonl", "locomo"]
 # Embed outside the store lock, then take one turn per chunk (an open costs ~0.3 s at 100k points).
 CHUNK = 2048
-_SESSION_RE = re.compile(r"^session_(\d+)$")
-LOCOMO_DATE_FORMAT = "%I:%M %p on %d %B, %Y"
 
 
 @dataclass(frozen=True)
@@ -79,40 +78,39 @@ def parse_jsonl(lines: Iterable[str]) -> Iterator[Parsed]:
             yield Parsed(where, error=str(exc))
 
 
-def locomo_session_time(value: str) -> datetime:
-    """'1:56 pm on 8 May, 2023' -> aware UTC datetime (LoCoMo dates carry no zone; we read UTC)."""
-    return datetime.strptime(value.strip(), LOCOMO_DATE_FORMAT).replace(tzinfo=timezone.utc)
+def locomo_messages(sample: LocomoSample) -> Iterator[Parsed]:
+    """A parsed LoCoMo sample as input records, in the order of the sample: each turn a message
+    (`where` = "<sample> session_N turn <dia_id as written>"), each skipped session or turn an error."""
+    by_number = {s.number: s for s in sample.sessions}
+    for number in sorted([*by_number, *sample.skipped_sessions]):
+        where = f"{sample.sample_id} session_{number}"
+        session = by_number.get(number)
+        if session is None:
+            yield Parsed(where, error=f"missing or unreadable session_{number}_date_time")
+            continue
+        entries: list[LocomoTurn | SkippedTurn] = [*session.turns, *session.skipped_turns]
+        for turn in sorted(entries, key=lambda t: t.position):
+            if isinstance(turn, SkippedTurn):
+                yield Parsed(f"{where} turn {turn.label}", error="turn needs speaker and text")
+            else:
+                yield Parsed(f"{where} turn {turn.label}", turn_message(sample.sample_id, turn))
+
+
+def turn_message(bot: str, turn: LocomoTurn) -> MessageIn:
+    """A LoCoMo turn as the message ingest stores: the sample is the bot, the speaker the user."""
+    return MessageIn(bot, turn.speaker, "user", turn.text, turn.timestamp)
 
 
 def parse_locomo(data: Any) -> Iterator[Parsed]:
+    """LoCoMo JSON (a list of samples, or one) as input records; see `locomo_messages`."""
     samples = data if isinstance(data, list) else [data]
-    for s_index, sample in enumerate(samples):
+    for s_index, raw in enumerate(samples):
         try:
-            bot = str(sample["sample_id"])
-            conversation = sample["conversation"]
-        except (TypeError, KeyError):
+            sample = parse_sample(raw)
+        except LocomoFormatError:
             yield Parsed(f"sample {s_index}", error="not a LoCoMo sample (needs sample_id and conversation)")
             continue
-        # Sessions are the session_N keys that hold turns; date_time keys may exist without one.
-        sessions = sorted(
-            (int(m.group(1)), turns)
-            for key, turns in conversation.items()
-            if (m := _SESSION_RE.match(key)) and isinstance(turns, list)
-        )
-        for number, turns in sessions:
-            where = f"{bot} session_{number}"
-            try:
-                start = locomo_session_time(conversation[f"session_{number}_date_time"])
-            except (KeyError, ValueError, AttributeError):
-                yield Parsed(where, error=f"missing or unreadable session_{number}_date_time")
-                continue
-            for i, turn in enumerate(turns):
-                turn_where = f"{where} turn {turn.get('dia_id', i + 1) if isinstance(turn, dict) else i + 1}"
-                if not isinstance(turn, dict) or "speaker" not in turn or "text" not in turn:
-                    yield Parsed(turn_where, error="turn needs speaker and text")
-                    continue
-                text = str(turn["text"]).strip()
-                yield Parsed(turn_where, MessageIn(bot, str(turn["speaker"]), "user", text, start + timedelta(seconds=i)))
+        yield from locomo_messages(sample)
 
 
 def detect_format(path: Path) -> Literal["jsonl", "locomo"]:

@@ -34,16 +34,19 @@ def locomo_cmd(
     The workspace is a temporary WHISPER_DATA_DIR (own embedded Qdrant) and a scratch database on
     DATABASE_URL's server (created and dropped), or an embedded PostgreSQL when DATABASE_URL is unset.
     """
-    from whisper_assets.interfaces.evaluation.locomo import DEFAULT_THRESHOLD, EvalError, evaluate
+    from whisper_assets.core.settings import SettingsError, load_settings
+    from whisper_assets.interfaces.evaluation.facts import DEFAULT_THRESHOLD
+    from whisper_assets.interfaces.evaluation.locomo import evaluate
     from whisper_assets.interfaces.evaluation.report import fmt, headline, write_report
-    from whisper_assets.core.settings import SettingsError
+    from whisper_assets.interfaces.evaluation.samples import EvalError
 
     if backend not in ("offline", "openai"):
         raise typer.BadParameter(f"unknown backend {backend!r}: use offline or openai", param_hint="--backend")
     ids = [s.strip() for s in samples.split(",") if s.strip()] if samples else None
     try:
+        settings = load_settings()
         with console.status("evaluating") as status:
-            result = evaluate(file, ids, backend=backend,
+            result = evaluate(file, ids, settings=settings, backend=backend,
                               threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
                               progress=lambda msg: status.update(msg))
     except (EvalError, SettingsError) as exc:

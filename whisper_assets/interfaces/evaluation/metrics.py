@@ -1,6 +1,6 @@
 """Pure metric functions of the LoCoMo evaluation (no I/O, no models: vectors come in as arrays).
+Dia ids (LoCoMo's turn ids in evidence) are read by `memory.locomo_format`.
 
-- dia_id extraction from LoCoMo evidence (strings, lists, "D8:6; D9:17", empty, unknown ids),
 - one-to-one greedy matching of predicted and gold facts on a cosine similarity matrix,
 - precision / recall with micro-averaging,
 - ROUGE-L F1 (rouge-score, Porter stemming) and cosine similarity of unit vectors,
@@ -13,50 +13,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Collection, Hashable, Iterable, Sequence, TypeVar
+from typing import Any, Collection, Hashable, Sequence, TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
-DIA_ID_RE = re.compile(r"D(\d+):(\d+)")
-
-
-# -- dia ids -------------------------------------------------------------------------------------------
-
-def _strings(value: Any) -> Iterable[str]:
-    """Every string inside a (possibly nested) list; other scalars are ignored."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _strings(item)
-
-
-def extract_dia_ids(evidence: Any) -> list[str]:
-    """Dia ids found anywhere in `evidence`, normalised to 'D<session>:<turn>', first occurrence first.
-
-    Handles a single string, a list of strings, ids packed into one string ("D8:6; D9:17",
-    "D22:21, D22:23"), nested lists, leading zeros ("D30:05" -> "D30:5"); junk such as "D" or
-    "D:11:26" yields nothing; non-string values (None, ints) are ignored.
-    """
-    out: dict[str, None] = {}
-    for text in _strings(evidence):
-        for session, turn in DIA_ID_RE.findall(text):
-            out[f"D{int(session)}:{int(turn)}"] = None
-    return list(out)
-
-
-def split_evidence(evidence: Any, known: Collection[str]) -> tuple[list[str], list[str]]:
-    """(ids that exist in the conversation, ids that do not), both deduplicated, in order."""
-    ids = extract_dia_ids(evidence)
-    return [i for i in ids if i in known], [i for i in ids if i not in known]
-
-
-def dia_session(dia_id: str) -> int:
-    m = DIA_ID_RE.fullmatch(dia_id)
-    if not m:
-        raise ValueError(f"not a dia id: {dia_id!r}")
-    return int(m.group(1))
 
 
 # -- matching and precision / recall ---------------------------------------------------------------

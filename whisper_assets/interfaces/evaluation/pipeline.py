@@ -1,0 +1,149 @@
+"""Running the product's pipeline on LoCoMo samples: ingest through the hot path, then every
+bot-day through the Dagster asset graph, configured by the workspace's Settings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Optional, Sequence
+
+from whisper_assets.core.settings import Settings
+from whisper_assets.defs.resources import LLMResource, StoresResource
+from whisper_assets.interfaces.evaluation.samples import EvalError
+from whisper_assets.interfaces.evaluation.workspace import Workspace
+from whisper_assets.memory.locomo_format import LocomoSample
+
+
+@dataclass(frozen=True)
+class LLMUsage:
+    backend: str
+    model: str | None
+    bot_days_materialized: int
+    calls: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "model": self.model, "bot_days_materialized": self.bot_days_materialized,
+                "calls": self.calls, "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
+                "cost_usd": self.cost_usd}
+
+
+@dataclass
+class PipelineRun:
+    records: int
+    stored: int
+    ingest_errors: list[tuple[str, str]]
+    runs: int
+    partitions: int
+    llm: LLMUsage
+    timings_s: dict[str, float]
+    message_to_dia: dict[str, dict[str, str]]  # sample id -> message id -> dia id
+
+
+def message_map(sample: LocomoSample, settings: Settings) -> dict[str, str]:
+    """message_id -> dia_id for the turns of one sample.
+
+    The id is the one the hot path stores (`validate` derives it from bot, user, role, timestamp
+    and content of the message ingest makes of the turn)."""
+    from whisper_assets.core.messages import InvalidMessageError
+    from whisper_assets.memory.hot_path import validate
+    from whisper_assets.memory.ingest import turn_message
+
+    out = {}
+    for session in sample.sessions:
+        for turn in session.turns:
+            try:
+                out[validate(turn_message(sample.sample_id, turn), settings).message_id] = turn.dia_id
+            except InvalidMessageError:
+                continue  # refused by the hot path too: ingest reports it
+    return out
+
+
+class _WorkspaceStores(StoresResource):
+    """StoresResource with the workspace's Qdrant path. StoresResource has no `qdrant_path` field,
+    so without this one a WHISPER_QDRANT_PATH in the environment would send the runs to that store
+    instead of the workspace's. Drop this class once StoresResource can be given the path."""
+
+    qdrant_path: Optional[str] = None
+
+
+def stores_resource(settings: Settings) -> StoresResource:
+    """The Dagster stores resource for exactly the stores of `settings`. Its empty strings mean
+    "none" (the settings read "" as unset), so an embedded store stays embedded even when
+    DATABASE_URL or QDRANT_URL is set in the environment."""
+    return _WorkspaceStores(
+        data_dir=str(settings.data_dir), database_url=settings.database_url or "",
+        qdrant_url=settings.qdrant_url or "", qdrant_path=str(settings.resolved_qdrant_path),
+    )
+
+
+def llm_resource(settings: Settings) -> LLMResource:
+    """The Dagster LLM resource as `settings` configure it (the API key stays out of Dagster config:
+    the resource reads it from the environment, as in production)."""
+    return LLMResource(
+        backend=settings.llm_backend, base_url=settings.openai_base_url, model=settings.llm_model,
+        concurrency=settings.llm_concurrency, requests_per_minute=settings.llm_requests_per_minute,
+        timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
+    )
+
+
+def _llm_usage(settings: Settings) -> LLMUsage:
+    import sqlalchemy as sa
+
+    from whisper_assets.stores.postgres import get_engine
+
+    with get_engine(settings).connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT count(DISTINCT (bot_name, day)), coalesce(sum(llm_calls), 0), coalesce(sum(tokens_in), 0),"
+            " coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0), string_agg(DISTINCT model, ', ')"
+            " FROM enrichment_metadata WHERE status = 'success'"
+        )).one()
+    return LLMUsage(settings.llm_backend, row[5], int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]))
+
+
+def run_pipeline(samples: Sequence[LocomoSample], workspace: Workspace, batched: bool = True) -> PipelineRun:
+    """Ingest every turn through the hot path, then materialize every bot-day through Dagster
+    with the LLM backend of the workspace's settings.
+
+    `batched`: `materialize_days` packs neighbouring days of a bot into one run, as
+    `whisper-assets enrich` does (19 LoCoMo sessions -> ~7 runs); otherwise one run per bot-day, as
+    the sensor launches them (slower: each run costs ~0.5 s; same rows either way).
+    """
+    import dagster as dg
+
+    from whisper_assets.defs.runs import materialize_days
+    from whisper_assets.memory.ingest import ingest, locomo_messages
+
+    settings = workspace.settings
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    parsed = {s.sample_id: list(locomo_messages(s)) for s in samples}
+    mapping = {s.sample_id: message_map(s, settings) for s in samples}
+    report = ingest([r for p in parsed.values() for r in p], settings)
+    timings["ingest"] = time.perf_counter() - t
+
+    days_by_bot: dict[str, list[date]] = {}
+    for sid, records in parsed.items():
+        days = sorted({r.item.timestamp.date() for r in records if r.item is not None and r.item.timestamp})
+        if days:
+            days_by_bot[sid] = days
+    t = time.perf_counter()
+    stores, llm = stores_resource(settings), llm_resource(settings)
+    # An ephemeral instance: the evaluation's runs never land in a DAGSTER_HOME's run history.
+    with dg.DagsterInstance.ephemeral() as instance:
+        if batched:
+            outcomes = materialize_days(days_by_bot, instance=instance, stores=stores, llm=llm)
+        else:
+            outcomes = [o for bot, days in days_by_bot.items() for day in days
+                        for o in materialize_days({bot: [day]}, instance=instance, stores=stores, llm=llm)]
+    timings["enrich"] = time.perf_counter() - t
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        o = failed[0]
+        raise EvalError(f"{len(failed)} of {len(outcomes)} enrichment runs failed; first "
+                        f"{', '.join(o.bots)} {o.first_day}..{o.last_day}: {o.error}")
+    return PipelineRun(report.records, report.stored, report.errors, len(outcomes),
+                       sum(len(d) for d in days_by_bot.values()), _llm_usage(settings), timings, mapping)
