@@ -46,13 +46,14 @@ def materialize_days(
     """Run `enrichment_job` in this process for the chosen days, in the persistent instance unless
     one is given: the runs, their tags, materializations and checks show in the UI like the sensor's."""
     stores = stores or StoresResource()
-    instance = instance or persistent_instance(stores.settings())
+    settings = stores.settings()
+    instance = instance or persistent_instance(settings)
     known = set(instance.get_dynamic_partitions(bots_partitions.name))
     new_bots = sorted(set(days_by_bot) - known)
     if new_bots:
         instance.add_dynamic_partitions(bots_partitions.name, new_bots)
-    # The served definitions, with these resources: the same job and executor as the sensor's runs.
-    job = build_definitions(stores.settings(), stores, llm).resolve_job_def(enrichment_job.name)
+    # The job as the definitions serve it (selection, tags), with these resources.
+    job = build_definitions(settings, stores, llm).resolve_job_def(enrichment_job.name)
     outcomes = []
     for bots, first, last in plan_runs(days_by_bot, instance.get_dynamic_partitions(bots_partitions.name)):
         tags = partition_tags(bots, str(first), str(last))
