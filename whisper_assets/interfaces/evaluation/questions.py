@@ -75,11 +75,11 @@ class Asker:
         batch; recall() embeds the question minus its time phrase, so it is used only for questions
         without one. An unknown bot (nothing stored) ranks nothing."""
         from whisper_assets.core.timephrases import resolve_time_range
-        from whisper_assets.memory.retrieval import UnknownBotError, content_terms, recall
+        from whisper_assets.memory.retrieval import RecallOptions, UnknownBotError, content_terms, recall
 
         plain = resolve_time_range(question, now) is None and bool(content_terms(question))
         try:
-            result = recall(sample_id, user, question, now, limit=self.depth,
+            result = recall(sample_id, user, question, RecallOptions(now=now, limit=self.depth),
                             engine=self.engine, store=self.store, embedder=self.embedder,
                             query_vector=vector if plain else None)
         except UnknownBotError:

@@ -56,14 +56,15 @@ def _block(rows: list[SummaryRow]) -> dict[str, Any]:
 def evaluate_summaries(
     engine: Any, samples: Sequence[LocomoSample], encode: Callable[[list[str]], np.ndarray],
 ) -> SummaryEval:
-    from whisper_assets.memory.retrieval import list_summaries
+    from whisper_assets.stores.repository.memories import list_summaries
 
     rows = []
     for sample in samples:
         by_day: dict[tuple[str, date], list[str]] = defaultdict(list)
-        for speaker in sample.speakers:
-            for s in list_summaries(engine, sample.sample_id, speaker, limit=10_000):
-                by_day[(speaker, date.fromisoformat(s.day))].append(s.text)
+        with engine.connect() as conn:
+            for speaker in sample.speakers:
+                for s in list_summaries(conn, sample.sample_id, speaker, limit=10_000):
+                    by_day[(speaker, s.day)].append(s.text)
         for session in sample.sessions:
             if not session.summary:
                 continue
