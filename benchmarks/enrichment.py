@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whisper_assets.defs.resources import LLMResource, StoresResource  # noqa: E402
 from whisper_assets.core.embedding import EMBEDDING_MODEL, get_embedder  # noqa: E402
-from whisper_assets.stores import persistence  # noqa: E402
+from whisper_assets.stores import partition_io  # noqa: E402
 from whisper_assets.core.enrichment.pipeline import embed_summaries, enrich_partitions  # noqa: E402
 from whisper_assets.memory.hot_path import MessageIn, message_writer  # noqa: E402
-from whisper_assets.defs.io_manager import TABLES, load_partitions, replace_partitions  # noqa: E402
+from whisper_assets.stores.repository import enrichment as repo  # noqa: E402
 from whisper_assets.core.llm.offline import OfflineBackend  # noqa: E402
 from whisper_assets.defs.runs import materialize_days  # noqa: E402
 from whisper_assets.core.settings import load_settings  # noqa: E402
@@ -65,29 +65,30 @@ def plain_pipeline(stores: StoresResource, pids_by_bot: dict[str, list[date]], b
     for bot, days in pids_by_bot.items():
         pids = [(bot, d) for d in days]
         with stores.open_store() as store:
-            staged = persistence.read_partitions(store, pids)
+            staged = partition_io.read_partitions(store, pids)
         with engine.begin() as conn:
-            replace_partitions(conn.connection.cursor(), TABLES["pending_messages"], pids, staged)
+            repo.replace_partitions(conn, repo.TABLES["pending_messages"], pids, staged)
         with engine.begin() as conn:  # the downstream step reads the staged rows back, as in Dagster
-            staged = load_partitions(conn.connection.cursor(), TABLES["pending_messages"], pids)
-        results = enrich_partitions(persistence.group_by_partition(staged, pids), backend, concurrency, "bench")
+            staged = repo.load_partitions(conn, repo.TABLES["pending_messages"], pids)
+        results = enrich_partitions(partition_io.group_by_partition(staged, pids), backend, concurrency, "bench")
         facts = [f for r in results for f in r.facts]
         summaries = [s for r in results for s in r.summaries]
         with engine.begin() as conn:
-            replace_partitions(conn.connection.cursor(), TABLES["extracted_facts"], pids, facts)
+            repo.replace_partitions(conn, repo.TABLES["extracted_facts"], pids, facts)
         with engine.begin() as conn:
-            replace_partitions(conn.connection.cursor(), TABLES["windowed_summaries"], pids, summaries)
+            repo.replace_partitions(conn, repo.TABLES["windowed_summaries"], pids, summaries)
         with engine.begin() as conn:
-            persistence.recompute_user_facts(conn.connection.cursor(), pids)
+            repo.lock_bots(conn, [bot])  # in a run, the run's lock on the bot
+            repo.recompute_user_facts(conn, repo.touched_users(conn, pids))
         embeddings = embed_summaries(summaries, embedder, EMBEDDING_MODEL)
         with stores.open_store() as store:
-            persistence.replace_summary_vectors(store, pids, summaries, embeddings)
+            partition_io.replace_summary_vectors(store, pids, summaries, embeddings)
         with engine.begin() as conn:
-            replace_partitions(conn.connection.cursor(), TABLES["summary_embeddings"], pids, embeddings)
+            repo.replace_partitions(conn, repo.TABLES["summary_embeddings"], pids, embeddings)
         with engine.begin() as conn:
-            staged = persistence.staged_versions(conn.connection.cursor(), pids)
+            staged = repo.staged_versions(conn, pids)
         with stores.open_store() as store:
-            persistence.mark_completed(store, staged, "bench")
+            partition_io.mark_completed(store, staged, "bench")
 
 
 def count_calls(db_url: str) -> tuple[int, int]:

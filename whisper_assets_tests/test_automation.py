@@ -499,7 +499,7 @@ def test_a_forget_during_a_run_is_not_undone_by_the_run(settings):
     what the run wrote; user_2 of the same bot-day is enriched as usual."""
     import threading
 
-    from whisper_assets.stores.persistence import user_sha256
+    from whisper_assets.stores.repository.enrichment import user_sha256
     from whisper_assets_tests.enrichment_helpers import echo_responder
     from whisper_assets_tests.enrichment_helpers import enrich as enrich_via_stub
     from whisper_assets_tests.llm_stub import StubLLMServer
@@ -545,8 +545,7 @@ def test_rows_of_users_forgotten_after_the_run_started_are_not_written(settings)
     """The write path itself, without Dagster: a forget after `run_started` drops that user's rows,
     an older forget does not; other users and bots are untouched."""
     from whisper_assets.core.enrichment.models import StagedMessage
-    from whisper_assets.stores.persistence import record_forget
-    from whisper_assets.defs.io_manager import TABLES, replace_partitions
+    from whisper_assets.stores.repository.enrichment import TABLES, record_forget, replace_partitions
 
     def staged(bot, user, i):
         return StagedMessage(f"00000000-0000-0000-0000-00000000000{i}", bot, D1, user, "user", "hi", at(D1, 9, i),
@@ -556,15 +555,15 @@ def test_rows_of_users_forgotten_after_the_run_started_are_not_written(settings)
     pids = [("elena", D1), ("marcus", D1)]
     engine = get_engine(settings)
     with engine.begin() as conn:
-        record_forget(conn.connection.cursor(), "elena", "user_1")
+        record_forget(conn, "elena", "user_1")
     before = datetime.now(UTC) - timedelta(hours=1)
     after = datetime.now(UTC) + timedelta(hours=1)
     with engine.begin() as conn:
-        assert replace_partitions(conn.connection.cursor(), TABLES["pending_messages"], pids, rows, before) == 2
+        assert replace_partitions(conn, TABLES["pending_messages"], pids, rows, before) == 2
     assert sorted(query(settings, "SELECT bot_name, user_id FROM pending_messages")) == [
         ("elena", "user_2"), ("marcus", "user_1")]
     with engine.begin() as conn:
-        assert replace_partitions(conn.connection.cursor(), TABLES["pending_messages"], pids, rows, after) == 3
+        assert replace_partitions(conn, TABLES["pending_messages"], pids, rows, after) == 3
     assert count(settings, "pending_messages") == 3
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from whisper_assets.defs.assets import ASSETS
 from whisper_assets.defs.definitions import build_resources
-from whisper_assets.stores import persistence
-from whisper_assets.stores.persistence import summary_point_id
+from whisper_assets.stores import partition_io
+from whisper_assets.stores.partition_io import summary_point_id
 from whisper_assets.core.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS
 from whisper_assets.core.llm.prompts import PROMPT_VERSION
 from whisper_assets.defs.partitions import bots_partitions, partition_key
@@ -144,7 +144,7 @@ def test_crash_between_commit_and_marking_is_redone_with_identical_rows(settings
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("simulated crash before marking")
 
-    monkeypatch.setattr(persistence, "mark_completed", crash)
+    monkeypatch.setattr(partition_io, "mark_completed", crash)
     crashed = enrich(settings, stub)
     assert not crashed.success  # (what RunOutcome.error says: test_run_outcome_names_the_cause...)
     assert snapshot(settings) == committed
@@ -517,7 +517,7 @@ def test_run_outcome_names_the_cause_of_a_failed_step(settings, stub, monkeypatc
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("simulated crash before marking")
 
-    monkeypatch.setattr(persistence, "mark_completed", crash)
+    monkeypatch.setattr(partition_io, "mark_completed", crash)
     outcome = enrich(settings, stub)
     assert not outcome.success
     assert "simulated crash before marking" in (outcome.error or "")

@@ -1,8 +1,9 @@
 """`prune` and `forget` report every table they delete from: the consolidated facts that go when
 user_facts is recomputed included, in the dry run as in the real one (CLI and Dagster job too).
 
-Facts are written straight into fact_observations and consolidated with the pipeline's own query
-(sql/queries/recompute_user_facts.sql), so the cases are exact and need no enrichment run.
+Facts are written straight into fact_observations and consolidated with the pipeline's own
+recompute (`repository.enrichment.recompute_user_facts`), so the cases are exact and need no
+enrichment run.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typer.testing import CliRunner
 
 from whisper_assets.memory.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
 from whisper_assets.core.settings import Settings
-from whisper_assets.stores.postgres import get_engine, sql_dir
+from whisper_assets.stores.postgres import get_engine
 from whisper_assets.stores.qdrant import open_store
+from whisper_assets.stores.repository.enrichment import recompute_user_facts
 
 UTC = timezone.utc
 NOW = datetime.now(UTC)
@@ -39,19 +41,17 @@ GOING = {("elena", "user_a", "works as a nurse"), ("elena", "user_b", "lives in 
 
 
 def seed_facts(settings: Settings) -> None:
-    recompute = (sql_dir() / "queries" / "recompute_user_facts.sql").read_text()
     with get_engine(settings).begin() as conn:
-        cur = conn.connection.cursor()
         for bot, user, fact, days in OBSERVATIONS:
             for day in days:
-                cur.execute(
+                conn.execute(sa.text(
                     "INSERT INTO fact_observations (bot_name, day, user_id, category, fact_content, confidence,"
                     " source_message_ids, observed_at, model, prompt_version)"
-                    " VALUES (%s, %s, %s, 'other', %s, 0.9, %s, %s, 'offline', 'v1')",
-                    (bot, day, user, fact, [uuid.uuid4()], datetime.combine(day, time(9), tzinfo=UTC)),
-                )
-        for bot in {o[0] for o in OBSERVATIONS}:
-            cur.execute(recompute, {"bot": bot, "users": sorted({o[1] for o in OBSERVATIONS if o[0] == bot})})
+                    " VALUES (:bot, :day, :user, 'other', :fact, 0.9, :ids, :at, 'offline', 'v1')"
+                ), {"bot": bot, "day": day, "user": user, "fact": fact, "ids": [uuid.uuid4()],
+                    "at": datetime.combine(day, time(9), tzinfo=UTC)})
+        users = {bot: [o[1] for o in OBSERVATIONS if o[0] == bot] for bot, *_ in OBSERVATIONS}
+        recompute_user_facts(conn, users)
 
 
 def facts(settings: Settings) -> dict[tuple[str, str, str], tuple[int, date]]:

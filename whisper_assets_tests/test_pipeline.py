@@ -13,19 +13,23 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from whisper_assets.stores import persistence
 from whisper_assets.core.enrichment.models import Fact, FactObservation, StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.core.enrichment.pipeline import (
     SKIP_BOT_TURN, assemble, enrich_partitions, plan_batches, select_turns, window,
 )
-from whisper_assets.defs.io_manager import TABLES, load_partitions, replace_partitions
 from whisper_assets.core.llm.backend import BatchMessage, BatchResult, SummaryDraft, Usage
 from whisper_assets.core.llm.guard import injection_reason
 from whisper_assets.core.llm.schemas import Category
 from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.stores.postgres import get_engine
+from whisper_assets.stores.partition_io import replace_summary_vectors
 from whisper_assets.stores.qdrant import open_store
+from whisper_assets.stores.repository.enrichment import (
+    TABLES, load_partitions, recompute_user_facts, replace_partitions, staged_versions, touched_users,
+)
 from whisper_assets_tests.enrichment_helpers import fast_settings
 
 UTC = timezone.utc
@@ -291,63 +295,68 @@ def module_database_url(pg_admin, _created_dbs, _template_db) -> str:
 
 
 @pytest.fixture()
-def cursor(module_database_url) -> Iterator[Any]:
-    """A cursor in one transaction that is rolled back after the test."""
+def conn(module_database_url) -> Iterator[Connection]:
+    """A connection in one transaction that is rolled back after the test."""
     engine = get_engine(load_settings(database_url=module_database_url))
-    conn = engine.raw_connection()
-    try:
-        yield conn.cursor()
-    finally:
-        conn.rollback()
-        conn.close()
+    with engine.connect() as connection:
+        connection.begin()
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
+def rows_of(conn: Connection, sql: str) -> list[tuple]:
+    return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
 @pytest.mark.parametrize("table", list(TABLES))
-def test_replace_and_load_partitions_round_trip_and_scope(cursor, table):
+def test_replace_and_load_partitions_round_trip_and_scope(conn, table):
     spec = TABLES[table]
     first = {pid: rows_for(table, *pid, "v1") for pid in PIDS}
-    assert replace_partitions(cursor, spec, PIDS, [r for rows in first.values() for r in rows]) == 6
-    same(table, load_partitions(cursor, spec, PIDS), [r for rows in first.values() for r in rows])
+    assert replace_partitions(conn, spec, PIDS, [r for rows in first.values() for r in rows]) == 6
+    same(table, load_partitions(conn, spec, PIDS), [r for rows in first.values() for r in rows])
 
     # Replace two partitions given as pairs: (elena, D1) and (other, D1) -- never (elena, D2).
     pair = [("elena", D1), ("other", D1)]
     second = {pid: rows_for(table, *pid, "v2") for pid in pair}
-    assert replace_partitions(cursor, spec, pair, [r for rows in second.values() for r in rows]) == 4
-    same(table, load_partitions(cursor, spec, [("elena", D2)]), first[("elena", D2)])
-    same(table, load_partitions(cursor, spec, pair), [r for rows in second.values() for r in rows])
+    assert replace_partitions(conn, spec, pair, [r for rows in second.values() for r in rows]) == 4
+    same(table, load_partitions(conn, spec, [("elena", D2)]), first[("elena", D2)])
+    same(table, load_partitions(conn, spec, pair), [r for rows in second.values() for r in rows])
 
     # A cross product of the pairs must not be what IN_PARTITIONS matches.
-    assert load_partitions(cursor, spec, [("other", D2)]) == []
-    replace_partitions(cursor, spec, [("other", D2)], [])
-    assert len(load_partitions(cursor, spec, PIDS)) == 6
+    assert load_partitions(conn, spec, [("other", D2)]) == []
+    replace_partitions(conn, spec, [("other", D2)], [])
+    assert len(load_partitions(conn, spec, PIDS)) == 6
 
     # An empty output clears the partition.
-    assert replace_partitions(cursor, spec, [("elena", D1)], []) == 0
-    assert load_partitions(cursor, spec, [("elena", D1)]) == []
-    assert load_partitions(cursor, spec, []) == []
+    assert replace_partitions(conn, spec, [("elena", D1)], []) == 0
+    assert load_partitions(conn, spec, [("elena", D1)]) == []
+    assert load_partitions(conn, spec, []) == []
 
 
 @pytest.mark.parametrize("table", list(TABLES))
-def test_rows_outside_the_run_are_refused_before_anything_is_deleted(cursor, table):
+def test_rows_outside_the_run_are_refused_before_anything_is_deleted(conn, table):
     spec = TABLES[table]
     kept = rows_for(table, "elena", D1)
-    replace_partitions(cursor, spec, [("elena", D1)], kept)
+    replace_partitions(conn, spec, [("elena", D1)], kept)
     with pytest.raises(ValueError, match="outside this run"):
-        replace_partitions(cursor, spec, [("elena", D1)], rows_for(table, "elena", D2))
-    same(table, load_partitions(cursor, spec, [("elena", D1)]), kept)
+        replace_partitions(conn, spec, [("elena", D1)], rows_for(table, "elena", D2))
+    same(table, load_partitions(conn, spec, [("elena", D1)]), kept)
 
 
-def test_io_manager_tables_match_the_schema(cursor):
+def test_io_manager_tables_match_the_schema(conn):
     for spec in TABLES.values():
-        cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s", (spec.table,))
-        assert set(spec.columns) <= {r[0] for r in cursor.fetchall()}, spec.table
+        columns = conn.execute(sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+                               {"t": spec.table}).scalars()
+        assert set(spec.columns) <= set(columns), spec.table
 
 
 # -- user_facts consolidation ------------------------------------------------------------------------
 
-def test_recompute_user_facts_consolidates_and_leaves_no_orphans(cursor):
+def test_recompute_user_facts_consolidates_and_leaves_no_orphans(conn):
     msgs = {pid: rows_for("pending_messages", *pid) for pid in PIDS}
-    replace_partitions(cursor, TABLES["pending_messages"], PIDS, [m for rows in msgs.values() for m in rows])
+    replace_partitions(conn, TABLES["pending_messages"], PIDS, [m for rows in msgs.values() for m in rows])
     (a1, a2), (b1, _) = [m.message_id for m in msgs[("elena", D1)]], [m.message_id for m in msgs[("elena", D2)]]
     t1, t2 = window(D1)[0] + timedelta(hours=1), window(D2)[0] + timedelta(hours=1)
 
@@ -355,35 +364,35 @@ def test_recompute_user_facts_consolidates_and_leaves_no_orphans(cursor):
         return FactObservation("elena", day, "u1", cat, fact, conf, ids, at, model, "p1", "run")
 
     facts_spec = TABLES["extracted_facts"]
-    replace_partitions(cursor, facts_spec, [("elena", D1)], [
+    replace_partitions(conn, facts_spec, [("elena", D1)], [
         obs(D1, "has a dog", 0.6, "pet", (a1, a2), t1), obs(D1, "likes tea", 0.9, "preference", (a1,), t1)])
-    replace_partitions(cursor, facts_spec, [("elena", D2)], [obs(D2, "has a dog", 0.8, "hobby", (b1, a1), t2, "m2")])
-    replace_partitions(cursor, facts_spec, [("other", D1)], [
+    replace_partitions(conn, facts_spec, [("elena", D2)], [obs(D2, "has a dog", 0.8, "hobby", (b1, a1), t2, "m2")])
+    replace_partitions(conn, facts_spec, [("other", D1)], [
         FactObservation("other", D1, "u1", "pet", "has a dog", 0.5, (a1,), t1, "m", "p", None)])
 
-    assert persistence.recompute_user_facts(cursor, [("elena", D1), ("elena", D2)]) == 2
-    cursor.execute("SELECT fact_content, category, confidence, mention_count, first_seen, last_seen,"
-                   " source_message_ids::text[], model FROM user_facts WHERE bot_name = 'elena' ORDER BY 1")
-    assert cursor.fetchall() == [
+    def recompute(pids):
+        return recompute_user_facts(conn, touched_users(conn, pids))
+
+    assert touched_users(conn, [("elena", D1), ("elena", D2)]) == {"elena": ["u1"]}
+    assert recompute([("elena", D1), ("elena", D2)]) == 2
+    assert rows_of(conn, "SELECT fact_content, category, confidence, mention_count, first_seen, last_seen,"
+                   " source_message_ids::text[], model FROM user_facts WHERE bot_name = 'elena' ORDER BY 1") == [
         ("has a dog", "hobby", 0.8, 3, t1, t2, sorted([a1, a2, b1]), "m2"),
         ("likes tea", "preference", 0.9, 1, t1, t1, [a1], "m1"),
     ]
 
     # Day 2 is re-done and no longer finds the dog: user_facts forgets what only day 2 said.
-    replace_partitions(cursor, facts_spec, [("elena", D2)], [])
-    persistence.recompute_user_facts(cursor, [("elena", D2)])
-    cursor.execute("SELECT fact_content, confidence, mention_count, last_seen FROM user_facts"
-                   " WHERE bot_name = 'elena' ORDER BY 1")
-    assert cursor.fetchall() == [("has a dog", 0.6, 2, t1), ("likes tea", 0.9, 1, t1)]
+    replace_partitions(conn, facts_spec, [("elena", D2)], [])
+    recompute([("elena", D2)])
+    assert rows_of(conn, "SELECT fact_content, confidence, mention_count, last_seen FROM user_facts"
+                   " WHERE bot_name = 'elena' ORDER BY 1") == [("has a dog", 0.6, 2, t1), ("likes tea", 0.9, 1, t1)]
 
-    replace_partitions(cursor, facts_spec, [("elena", D1)], [])
-    persistence.recompute_user_facts(cursor, [("elena", D1)])
-    cursor.execute("SELECT count(*) FROM user_facts")
-    assert cursor.fetchone() == (0,)  # elena's u1 has no observations left; 'other' was never recomputed
-    persistence.recompute_user_facts(cursor, [("other", D1)])
-    cursor.execute("SELECT bot_name, fact_content FROM user_facts")
-    assert cursor.fetchall() == [("other", "has a dog")]
-    assert sorted(persistence.staged_versions(cursor, [("elena", D1)])) == sorted([a1, a2])
+    replace_partitions(conn, facts_spec, [("elena", D1)], [])
+    recompute([("elena", D1)])
+    assert rows_of(conn, "SELECT count(*) FROM user_facts") == [(0,)]  # elena's u1 has no observations left; 'other' was never recomputed
+    recompute([("other", D1)])
+    assert rows_of(conn, "SELECT bot_name, fact_content FROM user_facts") == [("other", "has a dog")]
+    assert sorted(staged_versions(conn, [("elena", D1)])) == sorted([a1, a2])
 
 
 # -- summary vectors in Qdrant ---------------------------------------------------------------------
@@ -399,7 +408,7 @@ def test_replace_summary_vectors_replaces_exactly_the_partitions(store_settings)
         summaries = [s for pid in pids for s in rows_for("windowed_summaries", *pid, tag)]
         embeddings = [e for pid in pids for e in rows_for("summary_embeddings", *pid, tag)]
         with open_store(store_settings) as store:
-            persistence.replace_summary_vectors(store, pids, summaries, embeddings)
+            replace_summary_vectors(store, pids, summaries, embeddings)
 
     def points():
         with open_store(store_settings) as store:
@@ -414,7 +423,7 @@ def test_replace_summary_vectors_replaces_exactly_the_partitions(store_settings)
     changed = {pid for pid in first if first[pid]["summary_text"] != second[pid]["summary_text"]}
     assert {(second[p]["bot_name"], second[p]["day"]) for p in changed} == {("elena", D1.isoformat())}
     with open_store(store_settings) as store:
-        persistence.replace_summary_vectors(store, [("elena", D2)], [], [])
+        replace_summary_vectors(store, [("elena", D2)], [], [])
     assert {(p["bot_name"], p["day"]) for p in points().values()} == {
         ("elena", D1.isoformat()), ("other", D1.isoformat())}
 

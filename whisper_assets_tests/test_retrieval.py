@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from whisper_assets.core.embedding import get_embedder
 from whisper_assets.core.enrichment.models import Summary, SummaryEmbedding
-from whisper_assets.stores.persistence import replace_summary_vectors
+from whisper_assets.stores.partition_io import replace_summary_vectors
 from whisper_assets.core.enrichment.pipeline import window
 from whisper_assets.core.messages import InvalidMessageError, Message, Role, message_id_for
 from pydantic import ValidationError

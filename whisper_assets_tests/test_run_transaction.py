@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from whisper_assets.stores.run_transaction import BotBusyError, RunTransaction
 from whisper_assets.stores.postgres import get_engine
@@ -18,10 +19,10 @@ def rows(engine) -> list[tuple]:
 
 
 def record(tx: RunTransaction, bot: str) -> None:
-    tx.cursor.execute(
-        "INSERT INTO enrichment_metadata (run_id, asset_key, bot_name, day, status) VALUES (%s, 'a', %s, '2026-01-02', 'success')",
-        (tx.run_id, bot),
-    )
+    tx.conn.execute(sa.text(
+        "INSERT INTO enrichment_metadata (run_id, asset_key, bot_name, day, status)"
+        " VALUES (:run, 'a', :bot, '2026-01-02', 'success')"
+    ), {"run": tx.run_id, "bot": bot})
 
 
 def test_a_second_writer_of_the_bot_gives_up_naming_the_run_that_holds_it(settings):
@@ -52,7 +53,7 @@ def test_the_second_writer_waits_for_the_commit_and_nothing_is_written_twice(set
         tx.lock(["elena"])
         order.append("second locked")
         # What a partition write does: replace the bot's rows, seeing the first run's commit.
-        tx.cursor.execute("DELETE FROM enrichment_metadata WHERE bot_name = 'elena'")
+        tx.conn.execute(sa.text("DELETE FROM enrichment_metadata WHERE bot_name = 'elena'"))
         record(tx, "elena")
         tx.commit()
 

@@ -1,4 +1,5 @@
-"""The enrichment asset graph, per bot x day. Thin wiring: the work is in whisper_assets.enrichment.
+"""The enrichment asset graph, per bot x day. Thin wiring: the work is in core/enrichment, the
+statements in stores/repository/enrichment.py, the checks in defs/checks.py.
 
 pending_messages ─▶ extracted_facts ─▶ user_facts ─────────────┐
         │              (one LLM pass: enrich_messages)          ├─▶ completed_messages
@@ -8,34 +9,27 @@ pending_messages ─▶ extracted_facts ─▶ user_facts ───────�
 
 import time
 import warnings
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 import dagster as dg
 
-from whisper_assets.core.enrichment import quality
-from whisper_assets.defs.resources import LLMResource, StoresResource
-from whisper_assets.core.embedding import EMBEDDING_MODEL
-from whisper_assets.stores import persistence
-from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
-from whisper_assets.core.enrichment.pipeline import PartitionResult, embed_summaries, enrich_partitions
-from whisper_assets.defs.io_manager import TABLES, load_partitions, run_started_at
-from whisper_assets.core.llm.backend import Usage
-from whisper_assets.core.messages import epoch_ms
 from whisper_assets.core.days import MAX_DAYS_PER_RUN
+from whisper_assets.core.embedding import EMBEDDING_MODEL
+from whisper_assets.core.enrichment.models import StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.core.enrichment.pipeline import embed_summaries, enrich_partitions
+from whisper_assets.core.llm.backend import Usage
+from whisper_assets.defs.checks import CHECKS, ENRICHMENT_CHECK_SPECS, enrichment_check_results, pending_lag_check
+from whisper_assets.defs.io_manager import run_started_at
 from whisper_assets.defs.partitions import bot_day_partitions, partition_ids
-from whisper_assets.core.settings import Settings
+from whisper_assets.defs.resources import LLMResource, StoresResource
+from whisper_assets.stores import partition_io
+from whisper_assets.stores.repository import enrichment as repo
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is beta in 1.13
 
 # Runs cover many partitions (launching a run costs seconds); a month of one bot is one run.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
 GROUP = "enrichment"
-FACT_CONFIDENCE = "FACT_CONFIDENCE"
-JUNK_FACTS = "JUNK_FACTS"
-SUMMARY_QUALITY = "SUMMARY_QUALITY"
-COVERAGE = "MESSAGE_COVERAGE"
-PENDING_LAG = "PENDING_LAG"
 PREVIEW_ROWS = 8
 
 
@@ -70,7 +64,7 @@ def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) 
     # First the bots' exclusive locks: a second run of these bots waits here, before it reads.
     stores.run_transaction(context.run_id, (b for b, _ in pids))
     with stores.open_store() as store:
-        rows = persistence.read_partitions(store, pids)
+        rows = partition_io.read_partitions(store, pids)
     context.add_output_metadata({
         "messages": len(rows),
         "user_turns": sum(r.role == "user" for r in rows),
@@ -92,17 +86,8 @@ def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) 
     backfill_policy=BACKFILL_POLICY,
     can_subset=False,
     pool="llm",
-    check_specs=[
-        # Blocking: a failed check stops user_facts, summary_embeddings and the completion mark.
-        dg.AssetCheckSpec(FACT_CONFIDENCE, asset="extracted_facts", blocking=True,
-                          description="Confidences in [0,1]; share under the threshold within the limit."),
-        dg.AssetCheckSpec(JUNK_FACTS, asset="extracted_facts", blocking=True,
-                          description="No facts from bot turns, placeholders, bad lengths or duplicates."),
-        dg.AssetCheckSpec(SUMMARY_QUALITY, asset="windowed_summaries", blocking=True,
-                          description="Every user with turns has a real summary, not a copy of one message."),
-        dg.AssetCheckSpec(COVERAGE, asset="windowed_summaries",
-                          description="Every message is enriched or deliberately skipped with a reason."),
-    ],
+    # Blocking ones among them: a failed check stops user_facts, summary_embeddings and the completion mark.
+    check_specs=ENRICHMENT_CHECK_SPECS,
 )
 def enrich_messages(
     context: dg.AssetExecutionContext,
@@ -115,12 +100,12 @@ def enrich_messages(
     pids = partition_ids(context.partition_keys)
     backend = llm.get_backend()
     results = enrich_partitions(
-        persistence.group_by_partition(pending_messages, pids), backend, llm.concurrency_limit(), context.run_id
+        partition_io.group_by_partition(pending_messages, pids), backend, llm.concurrency_limit(), context.run_id
     )
     duration = time.monotonic() - started
     records = [
-        persistence.RunRecord(context.run_id, "enrich_messages", r, backend.model, backend.prompt_version,
-                              duration / max(1, len(results)))
+        repo.RunRecord(context.run_id, "enrich_messages", r, backend.model, backend.prompt_version,
+                       duration / max(1, len(results)))
         for r in results
     ]
     failed = [r for r in results if r.error]
@@ -132,7 +117,7 @@ def enrich_messages(
                 r.error = (f"not written: {len(failed)} other partition(s) of this run failed, "
                            f"first {failed[0].bot_name}|{failed[0].day}")
         with stores.engine().begin() as conn:
-            persistence.record_runs(conn.connection.cursor(), records)
+            repo.record_runs(conn, records)
         raise dg.Failure(
             description=f"{len(failed)} of {len(results)} partitions failed; nothing was written. "
             f"First: {failed[0].bot_name}|{failed[0].day}: {failed[0].error}",
@@ -166,62 +151,9 @@ def enrich_messages(
                             mean_chars=lambda g: round(sum(len(s.summary_text) for s in g) / len(g)),
                             messages=lambda g: sum(s.message_count for s in g)),
     })
-    yield from _check_results(pending_messages, facts, summaries, results, stores.settings())
+    yield from enrichment_check_results(pending_messages, facts, summaries, results, stores.settings())
     # In the run's transaction: the record commits with the rows it describes.
-    persistence.record_runs(stores.run_transaction(context.run_id).cursor, records)
-
-
-def _check_results(
-    messages: list[StagedMessage], facts: list[FactObservation], summaries: list[Summary],
-    results: list[PartitionResult], settings: Settings,
-) -> Iterator[dg.AssetCheckResult]:
-    stats = quality.confidence_stats(facts, settings.check_min_confidence)
-    yield dg.AssetCheckResult(
-        check_name=FACT_CONFIDENCE, asset_key="extracted_facts",
-        passed=stats.out_of_range == 0 and stats.share_below <= settings.check_max_low_share,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "facts": stats.count, "mean_confidence": stats.mean, "share_below_threshold": stats.share_below,
-            "threshold": settings.check_min_confidence, "max_share": settings.check_max_low_share,
-            "out_of_range": stats.out_of_range, **{f"confidence {k}": v for k, v in stats.histogram.items()},
-        },
-    )
-    junk = quality.junk_facts(facts, messages)
-    yield dg.AssetCheckResult(
-        check_name=JUNK_FACTS, asset_key="extracted_facts", passed=not junk, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"junk_facts": len(junk), "examples": dg.MetadataValue.json([list(j) for j in junk[:10]])},
-    )
-    skipped = {mid: why for r in results for mid, why in r.skipped.items()}
-    problems = quality.summary_problems(summaries, messages, skipped)
-    yield dg.AssetCheckResult(
-        check_name=SUMMARY_QUALITY, asset_key="windowed_summaries", passed=not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"summaries": len(summaries), "problems": len(problems),
-                  "examples": dg.MetadataValue.json([list(p) for p in problems[:10]])},
-    )
-    uncovered = quality.uncovered_messages(messages, summaries, skipped)
-    reasons: dict[str, int] = {}
-    for why in skipped.values():
-        reasons[why] = reasons.get(why, 0) + 1
-    yield dg.AssetCheckResult(
-        check_name=COVERAGE, asset_key="windowed_summaries", passed=not uncovered,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"messages": len(messages), "skipped": len(skipped), "uncovered": len(uncovered),
-                  "skip_reasons": dg.MetadataValue.json(reasons),
-                  "uncovered_examples": dg.MetadataValue.json(uncovered[:10])},
-    )
-
-
-@dg.asset_check(asset="pending_messages", name=PENDING_LAG, description="The oldest pending message is younger than the freshness SLA.")
-def pending_lag_check(stores: StoresResource) -> dg.AssetCheckResult:
-    settings = stores.settings()
-    with stores.open_store() as store:
-        lag = quality.pending_lag(store, epoch_ms(datetime.now(timezone.utc)))
-    return dg.AssetCheckResult(
-        passed=lag.within(settings.freshness_sla_s), severity=dg.AssetCheckSeverity.WARN,
-        metadata={"pending": lag.pending, "oldest_pending_age_s": round(lag.age_s, 1),
-                  "sla_s": settings.freshness_sla_s},
-    )
+    repo.record_runs(stores.run_transaction(context.run_id).conn, records)
 
 
 @dg.asset(
@@ -234,10 +166,13 @@ def pending_lag_check(stores: StoresResource) -> dg.AssetCheckResult:
 def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
     """The seed's consolidated facts, recomputed from fact_observations for the users these days touch."""
     pids = partition_ids(context.partition_keys)
-    cursor = stores.run_transaction(context.run_id, (b for b, _ in pids)).cursor
-    rows = persistence.recompute_user_facts(cursor, pids)
-    users = sum(len(u) for u in persistence.touched_users(cursor, pids).values())
-    return dg.MaterializeResult(metadata={"users_recomputed": users, "user_facts_rows": rows})
+    # Under the run's exclusive lock on its bots: a forget in flight has finished before this reads.
+    conn = stores.run_transaction(context.run_id, (b for b, _ in pids)).conn
+    users = repo.touched_users(conn, pids)
+    rows = repo.recompute_user_facts(conn, users)
+    return dg.MaterializeResult(
+        metadata={"users_recomputed": sum(len(u) for u in users.values()), "user_facts_rows": rows}
+    )
 
 
 @dg.asset(
@@ -270,20 +205,20 @@ def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource
     stays pending for the next run)."""
     pids = partition_ids(context.partition_keys)
     tx = stores.run_transaction(context.run_id, (b for b, _ in pids))
-    staged = persistence.staged_versions(tx.cursor, pids)
-    summaries = load_partitions(tx.cursor, TABLES["windowed_summaries"], pids)
-    vectors = load_partitions(tx.cursor, TABLES["summary_embeddings"], pids)
+    staged = repo.staged_versions(tx.conn, pids)
+    summaries = repo.load_partitions(tx.conn, repo.TABLES["windowed_summaries"], pids)
+    vectors = repo.load_partitions(tx.conn, repo.TABLES["summary_embeddings"], pids)
     tx.commit()
     started = run_started_at(context.instance, context.run_id)
     with stores.open_store() as store:
         # Checked while the store is held: a forget deletes its points under the same store lock,
         # after recording itself, so it either comes after this write or is seen here.
         with stores.engine().begin() as conn:
-            gone = persistence.forgotten_since(conn.connection.cursor(), (b for b, _ in pids), started)
+            gone = repo.forgotten_since(conn, (b for b, _ in pids), started)
         if gone:
-            vectors = [e for e in vectors if (e.bot_name, persistence.user_sha256(e.user_id)) not in gone]
-        persistence.replace_summary_vectors(store, pids, summaries, vectors)
-        marked = persistence.mark_completed(store, staged, context.run_id)
+            vectors = [e for e in vectors if (e.bot_name, repo.user_sha256(e.user_id)) not in gone]
+        partition_io.replace_summary_vectors(store, pids, summaries, vectors)
+        marked = partition_io.mark_completed(store, staged, context.run_id)
     return dg.MaterializeResult(metadata={
         "messages_completed": marked.marked, "already_completed": marked.already,
         "changed_since_staged": marked.changed, "missing": marked.missing, "partitions": len(pids),
@@ -291,4 +226,6 @@ def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource
 
 
 ASSETS = [pending_messages, enrich_messages, user_facts, summary_embeddings, completed_messages]
-CHECKS = [pending_lag_check]
+# CHECKS and pending_lag_check live in defs/checks.py; re-exported for the modules that import them here.
+__all__ = ["ASSETS", "CHECKS", "pending_lag_check", "pending_messages", "enrich_messages", "user_facts",
+           "summary_embeddings", "completed_messages"]

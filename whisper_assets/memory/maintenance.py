@@ -9,13 +9,13 @@ from typing import Callable, ContextManager
 
 from sqlalchemy.engine import Engine
 
-from whisper_assets.stores.persistence import lock_bots, record_forget, recompute_users
 from whisper_assets.core.messages import epoch_ms, validate_bot_name, validate_user_id
 from whisper_assets.stores.qdrant import MessageStore
+from whisper_assets.stores.repository import maintenance as repo
+from whisper_assets.stores.repository.enrichment import lock_bots, recompute_user_facts, record_forget
+from whisper_assets.stores.repository.maintenance import DAY_TABLES, USER_TABLES
 
-# Every table that holds per-user rows; all but user_facts are partitioned by day.
-DAY_TABLES = ("pending_messages", "fact_observations", "conversation_summaries", "summary_embeddings")
-USER_TABLES = (*DAY_TABLES, "user_facts")
+__all__ = ["DAY_TABLES", "USER_TABLES", "PruneReport", "Report", "forget_user", "prune"]
 
 
 @dataclass
@@ -50,19 +50,6 @@ class PruneReport(Report):
         return super().flat() | {"postgres.user_facts": self.user_facts}
 
 
-# user_facts rows that the recompute without the observations before %(cutoff)s drops: rows of a user
-# with observations before the cutoff (the users recomputed) whose fact has no observation since.
-# Counted in the same transaction, before the deletes, for the dry run and the real run alike.
-_FACTS_GOING = """
-SELECT count(*) FROM user_facts f
-WHERE EXISTS (SELECT 1 FROM fact_observations o
-              WHERE o.bot_name = f.bot_name AND o.user_id = f.user_id AND o.day < %(cutoff)s)
-  AND NOT EXISTS (SELECT 1 FROM fact_observations o
-                  WHERE o.bot_name = f.bot_name AND o.user_id = f.user_id
-                    AND o.fact_content = f.fact_content AND o.day >= %(cutoff)s)
-"""
-
-
 def prune(engine: Engine, store: MessageStore, ttl_days: int, dry_run: bool, now: datetime | None = None) -> PruneReport:
     """Delete everything older than `ttl_days` (whole UTC days before the cutoff).
 
@@ -79,23 +66,14 @@ def prune(engine: Engine, store: MessageStore, ttl_days: int, dry_run: bool, now
     report = PruneReport(cutoff=cutoff, dry_run=dry_run)
     report.qdrant.update(store.count_older(cutoff_ms))
     with engine.begin() as conn:
-        cur = conn.connection.cursor()
-        for table in (*DAY_TABLES, "enrichment_metadata"):
-            cur.execute(f"SELECT count(*) FROM {table} WHERE day < %s", (cutoff,))
-            report.postgres[table] = cur.fetchone()[0]
-        cur.execute(_FACTS_GOING, {"cutoff": cutoff})
-        report.user_facts = cur.fetchone()[0]
+        report.postgres.update(repo.rows_before(conn, cutoff))
+        report.user_facts = repo.user_facts_going(conn, cutoff)
         if dry_run:
             return report
-        cur.execute("SELECT DISTINCT bot_name, user_id FROM fact_observations WHERE day < %s", (cutoff,))
-        affected: dict[str, list[str]] = {}
-        for bot, user in cur.fetchall():
-            affected.setdefault(bot, []).append(user)
-        for table in (*DAY_TABLES, "enrichment_metadata"):
-            cur.execute(f"DELETE FROM {table} WHERE day < %s", (cutoff,))
-            report.postgres[table] = cur.rowcount  # what went, should a run have written since the count
-        for bot, users in sorted(affected.items()):
-            recompute_users(cur, bot, users)
+        affected = repo.users_observed_before(conn, cutoff)
+        # What went, should a run have written since the count.
+        report.postgres.update(repo.delete_before(conn, cutoff))
+        recompute_user_facts(conn, affected)
     # After the commit: a crash here leaves only old points, which the next prune removes.
     store.delete_older(cutoff_ms)
     return report
@@ -112,23 +90,19 @@ def forget_user(
     1. Under the lock (a run of the bot in flight commits first): record the forget (a hash of the
        user id and the time, sql/003), committed.
     2. A turn at the store: delete the user's message and summary points. A run that read them
-       before drops the user's rows when it writes (`persistence.drop_forgotten`), and the summary
-       vectors it copies after its commit are checked against the record.
+       before drops the user's rows when it writes (`repository.enrichment.drop_forgotten`), and
+       the summary vectors it copies after its commit are checked against the record.
     3. Under the lock again: delete the user's rows from every table.
     """
     validate_bot_name(bot)
     validate_user_id(user)
     report = Report()
     with engine.begin() as conn:
-        cur = conn.connection.cursor()
-        lock_bots(cur, [bot], exclusive=True)
-        record_forget(cur, bot, user)
+        lock_bots(conn, [bot], exclusive=True)
+        record_forget(conn, bot, user)
     with open_store() as store:
         report.qdrant.update(store.delete_user(bot, user))
     with engine.begin() as conn:
-        cur = conn.connection.cursor()
-        lock_bots(cur, [bot], exclusive=True)
-        for table in USER_TABLES:
-            cur.execute(f"DELETE FROM {table} WHERE bot_name = %s AND user_id = %s", (bot, user))
-            report.postgres[table] = cur.rowcount
+        lock_bots(conn, [bot], exclusive=True)
+        report.postgres.update(repo.delete_user_rows(conn, bot, user))
     return report
