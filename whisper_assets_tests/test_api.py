@@ -119,6 +119,22 @@ def test_recall_missing_parameter_and_bad_body(client):
     assert r.status_code == 404
 
 
+def test_the_request_is_recall_options(client):
+    """GET parameters and POST body are RecallOptions (plus bot, user, query): their limits apply."""
+    base = {"bot": "elena", "user": "user_1", "query": "how is my marathon training?", "now": NOW}
+    assert get(client, **base).json()["related"]  # by default: the marathon summary
+    assert get(client, **base, related_limit=0).json()["related"] == []
+    assert get(client, **base, semantic="false").json()["semantic"] == "off"
+    r = client.post("/recall", json={**base, "related_limit": 0, "summary_limit": 1})
+    assert r.status_code == 200 and r.json()["related"] == []
+    for bad in ({"limit": 51}, {"related_limit": -1}, {"min_score": 2}):
+        assert get(client, **base, **bad).status_code == 422, bad
+        assert client.post("/recall", json={**base, **bad}).status_code == 422, bad
+    assert get(client, **base, colour="blue").status_code == 200  # unknown parameters are ignored
+    parameters = {p["name"] for p in client.get("/openapi.json").json()["paths"]["/recall"]["get"]["parameters"]}
+    assert {"bot", "user", "query", "now", "tz", "limit", "message_limit", "min_score"} <= parameters
+
+
 @pytest.mark.parametrize("query", ["what did we talk about in 1850?", "and next century?", "in 9999"])
 def test_absurd_ranges_are_fine(client, query):
     r = get(client, bot="elena", user="user_1", query=query, now=NOW)

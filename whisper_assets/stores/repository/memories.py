@@ -152,8 +152,8 @@ def facts(
 ) -> list[FactRow]:
     """A user's facts, most confident first (then mentions, latest seen, text); optionally one
     category, and only those first learnt at or before `now`."""
-    rows = conn.execute(FACTS_SQL, {"bot": bot, "user": user, "cat": category, "now": now, "cap": limit})
-    return [FactRow._make(r) for r in rows]
+    rows = conn.execute(FACTS_SQL, {"bot": bot, "user": user, "cat": category, "now": now, "cap": limit}).all()
+    return [FactRow._make(r) for r in rows]  # .all() then one pass: cheaper than iterating the cursor
 
 
 def summaries_in_range(
@@ -169,13 +169,13 @@ def summaries_in_range(
 
 def recent_summaries(conn: Connection, bot: str, user: str, now: datetime, limit: int) -> list[SummaryRow]:
     """The latest `limit` summaries whose window starts at or before `now`, newest first."""
-    rows = conn.execute(RECENT_SUMMARIES_SQL, {"bot": bot, "user": user, "now": now, "limit": limit})
+    rows = conn.execute(RECENT_SUMMARIES_SQL, {"bot": bot, "user": user, "now": now, "limit": limit}).all()
     return [SummaryRow._make(r) for r in rows]
 
 
 def summaries_by_start(conn: Connection, bot: str, user: str, starts: list[datetime]) -> list[SummaryRow]:
     """The user's summaries whose window starts at one of `starts` (any order)."""
-    rows = conn.execute(SUMMARIES_BY_START_SQL, {"bot": bot, "user": user, "starts": starts})
+    rows = conn.execute(SUMMARIES_BY_START_SQL, {"bot": bot, "user": user, "starts": starts}).all()
     return [SummaryRow._make(r) for r in rows]
 
 
@@ -186,7 +186,7 @@ def list_summaries(
     """Summaries whose window overlaps [start, end) (either end open when None), oldest first."""
     rows = conn.execute(
         LIST_SUMMARIES_SQL, {"bot": bot, "user": user, "start": start, "end": end, "limit": limit}
-    )
+    ).all()
     return [SummaryRow._make(r) for r in rows]
 
 
@@ -218,7 +218,7 @@ def bot_exists(conn: Connection, bot: str) -> bool:
 
 def users_with_memories(conn: Connection, bot: str | None = None) -> list[BotUser]:
     """(bot, user) pairs that have facts or summaries, sorted; optionally of one bot."""
-    return [BotUser(r[0], r[1]) for r in conn.execute(USERS_WITH_MEMORIES_SQL, {"bot": bot})]
+    return [BotUser._make(r) for r in conn.execute(USERS_WITH_MEMORIES_SQL, {"bot": bot}).all()]
 
 
 def ping(conn: Connection) -> None:
