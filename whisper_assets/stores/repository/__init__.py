@@ -6,5 +6,12 @@ they return small dataclasses or NamedTuples, never raw rows a caller indexes by
 
 - `memories`: reading a user's memories back (facts, summaries, summary and message vectors),
   the bots and users that have any, and the database liveness check.
-- `enrichment`, `maintenance`: the statements of the enrichment runs and of maintenance.
+- `enrichment`: the enrichment runs' statements -- partition staging, observations, summaries
+  and embeddings (the IO manager's tables), the user_facts recompute under its lock, run records,
+  the bots' locks, and the forget bookkeeping a run checks against.
+- `maintenance`: the TTL prune's counts and deletes, and erasing one user's rows.
+
+Applying the migrations of sql/ (schema_migrations, under an advisory lock) is
+stores/postgres.py's `upgrade`; the queries those migrations serve are all here (or in
+sql/queries/*.sql, loaded from here).
 """
