@@ -150,7 +150,7 @@ def test_cli_prune_prints_the_user_facts_row(settings, cli_env):
 def test_prune_job_metadata_has_the_user_facts_count(settings):
     import dagster as dg
 
-    from whisper_assets.defs.automation import prune_job
+    from whisper_assets.defs.jobs import prune_job
     from whisper_assets.defs.resources import StoresResource
 
     seed_facts(settings)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from whisper_assets.core.days import MAX_DAYS_PER_RUN
 from whisper_assets.core.enrichment.scheduling import PendingPoint, SensorConfig, SensorState, plan_tick
-from whisper_assets.core.run_plan import MAX_PARTITIONS_PER_RUN, plan_runs
+from whisper_assets.core.run_plan import MAX_DAYS_PER_RUN, MAX_PARTITIONS_PER_RUN, plan_runs
 
 D = date(2025, 11, 1)
 

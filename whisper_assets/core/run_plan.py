@@ -1,17 +1,31 @@
-"""How chosen bot-days are batched into runs, without Dagster.
+"""How bot-days are batched into runs, without Dagster: the one place for every launcher.
 
-Every launcher cuts days with `days.day_ranges` (at most MAX_DAYS_PER_RUN days, short gaps kept
-inside a run): the sensor per bot (`enrichment.scheduling.plan_tick`), the assets' BackfillPolicy
-by the same MAX_DAYS_PER_RUN, and `plan_runs` below, which also lets neighbouring bots share a run.
-For a single bot `plan_runs` gives exactly the sensor's ranges.
+Launching a run costs seconds, so runs cover many partitions: `day_ranges` cuts a bot's days into
+ranges of at most MAX_DAYS_PER_RUN (short gaps kept inside a run), and `plan_runs` lets
+neighbouring bots with the same ranges share a run. The sensor (`enrichment.scheduling.plan_tick`)
+and the CLI (`defs/runs.py`) call `plan_runs`; the assets' BackfillPolicy, which Dagster applies to
+UI backfills, uses the same MAX_DAYS_PER_RUN.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterable
 
-from whisper_assets.core.days import day_ranges
+MAX_DAYS_PER_RUN = 31
+
+def day_ranges(days: Iterable[date], max_days: int = MAX_DAYS_PER_RUN) -> list[tuple[date, date]]:
+    """Cover the days with few contiguous ranges of at most max_days (gaps of a few empty days
+    are cheaper inside a run than as another run; longer gaps split)."""
+    ordered = sorted(set(days))
+    ranges: list[tuple[date, date]] = []
+    for d in ordered:
+        if ranges and (d - ranges[-1][0]).days < max_days and (d - ranges[-1][1]) <= timedelta(days=7):
+            ranges[-1] = (ranges[-1][0], d)
+        else:
+            ranges.append((d, d))
+    return ranges
+
 
 # Bot-day partitions of one run at most, when neighbouring bots share it (a run commits, or
 # fails, as a whole).

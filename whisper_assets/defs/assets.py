@@ -6,19 +6,18 @@ pending_messages ─▶ extracted_facts ─▶ user_facts ───────�
         └────────────▶ windowed_summaries ─▶ summary_embeddings ┘
 """
 
-
 import time
 import warnings
 from typing import Any, Callable, Iterator, Sequence
 
 import dagster as dg
 
-from whisper_assets.core.days import MAX_DAYS_PER_RUN
+from whisper_assets.core.run_plan import MAX_DAYS_PER_RUN
 from whisper_assets.core.embedding import EMBEDDING_MODEL
 from whisper_assets.core.enrichment.models import StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.core.enrichment.pipeline import embed_summaries, enrich_partitions
 from whisper_assets.core.llm.backend import Usage
-from whisper_assets.defs.checks import CHECKS, ENRICHMENT_CHECK_SPECS, enrichment_check_results, pending_lag_check
+from whisper_assets.defs.checks import ENRICHMENT_CHECK_SPECS, enrichment_check_results
 from whisper_assets.defs.io_manager import run_started_at
 from whisper_assets.defs.partitions import bot_day_partitions, partition_ids
 from whisper_assets.defs.resources import LLMResource, StoresResource
@@ -226,6 +225,3 @@ def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource
 
 
 ASSETS = [pending_messages, enrich_messages, user_facts, summary_embeddings, completed_messages]
-# CHECKS and pending_lag_check live in defs/checks.py; re-exported for the modules that import them here.
-__all__ = ["ASSETS", "CHECKS", "pending_lag_check", "pending_messages", "enrich_messages", "user_facts",
-           "summary_embeddings", "completed_messages"]

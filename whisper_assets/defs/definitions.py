@@ -11,7 +11,8 @@ overrides and resolve the rest of the settings from the environment of the proce
 import dagster as dg
 
 from whisper_assets.core.settings import Settings, load_settings
-from whisper_assets.defs.assets import ASSETS, CHECKS
+from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.checks import CHECKS
 from whisper_assets.defs.io_manager import PostgresPartitionIOManager
 from whisper_assets.defs.jobs import JOBS
 from whisper_assets.defs.resources import LLMResource, StoresResource

@@ -6,7 +6,8 @@ from typing import Optional
 
 import dagster as dg
 
-from whisper_assets.defs.assets import ASSETS, pending_lag_check
+from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.checks import pending_lag_check
 from whisper_assets.defs.partitions import bot_day_partitions
 from whisper_assets.defs.resources import StoresResource
 from whisper_assets.defs.run_tags import RETRY_ALL_STEPS

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from whisper_assets.core.days import day_ranges
+from whisper_assets.core.run_plan import plan_runs
 from whisper_assets.core.messages import InvalidMessageError, validate_bot_name
 from whisper_assets.core.settings import Settings
 
@@ -186,7 +186,7 @@ def plan_tick(
     runs = []
     for bot, items in sorted(due.items()):
         by_day = {d: (g, r) for d, g, r in items}
-        for first, last in day_ranges(by_day):
+        for _, first, last in plan_runs({bot: by_day}, [bot]):
             members = [(d, g, r) for d, (g, r) in by_day.items() if first <= d <= last]
             newest = max(g.newest_ms for _, g, _ in members)
             requested = max(g.requested_ms or 0 for _, g, _ in members)
