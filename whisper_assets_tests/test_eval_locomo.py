@@ -297,3 +297,22 @@ def test_eval_locomo_openai_without_a_key_says_so(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--backend", "openai", "--out", str(tmp_path)])
     assert result.exit_code == 1 and "OPENAI_API_KEY" in result.output
+
+
+def test_eval_locomo_says_when_the_server_refuses_a_scratch_database(tmp_path, monkeypatch, pg_admin):
+    """A DATABASE_URL whose role may not create databases: one line naming the server and why."""
+    role = "whisper_no_createdb"
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN NOCREATEDB"))
+    try:
+        data = tmp_path / "tiny_locomo.json"
+        data.write_text(json.dumps([tiny_sample()]))
+        monkeypatch.setenv("DATABASE_URL", f"postgresql://{role}@127.0.0.1:5432/test")
+        result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--out", str(tmp_path / "report")])
+        assert result.exit_code == 1, result.output
+        assert "cannot create a scratch database on DATABASE_URL's server (127.0.0.1)" in result.output
+        assert "permission denied" in result.output and "Traceback" not in result.output
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))

@@ -32,6 +32,18 @@ class StoresResource(dg.ConfigurableResource):
     data_dir: Optional[str] = None
     database_url: Optional[str] = None
     qdrant_url: Optional[str] = None
+    qdrant_path: Optional[str] = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StoresResource:
+        """Exactly the stores of `settings` (for runs launched in this process: the CLI, the
+        evaluation). "" means "none" (the settings read it as unset), so an embedded store stays
+        embedded even when DATABASE_URL or QDRANT_URL is set in the environment. Config of in-process
+        runs is not persisted by the instance (checked: a DATABASE_URL password is nowhere in it)."""
+        return cls(
+            data_dir=str(settings.data_dir), database_url=settings.database_url or "",
+            qdrant_url=settings.qdrant_url or "", qdrant_path=str(settings.resolved_qdrant_path),
+        )
 
     def settings(self) -> Settings:
         overrides = {k: v for k, v in self.model_dump().items() if v is not None}
@@ -85,6 +97,16 @@ class LLMResource(dg.ConfigurableResource):
     requests_per_minute: Optional[int] = None
     timeout_s: Optional[float] = None
     max_retries: Optional[int] = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LLMResource:
+        """The LLM as `settings` configure it; the API key stays out of Dagster config (read from
+        OPENAI_API_KEY by the settings, as in production)."""
+        return cls(
+            backend=settings.llm_backend, base_url=settings.openai_base_url, model=settings.llm_model,
+            concurrency=settings.llm_concurrency, requests_per_minute=settings.llm_requests_per_minute,
+            timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
+        )
 
     def resolved(self) -> Settings:
         overrides = {

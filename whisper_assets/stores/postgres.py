@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import re
 import signal
 import threading
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, ModuleType
+from typing import Iterator
 
 import sqlalchemy as sa
 from psycopg2.extras import register_uuid
@@ -191,3 +194,46 @@ def upgrade(engine: Engine, directory: Path | None = None) -> list[str]:
             )
             applied_now.append(migration.version)
     return applied_now
+
+
+class ScratchDatabaseError(RuntimeError):
+    """The server refused to create a scratch database; the message names the host and why."""
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[tuple[str, str]]:
+    """A new, empty database `<prefix><hex>` on the server of `server_url`, dropped (WITH FORCE) on
+    exit. Yields its URL and a description (`scratch database <name> on <host>:<port>`)."""
+    url = sa.engine.make_url(re.sub(r"^postgres://", "postgresql://", server_url))
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg2")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    try:
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise ScratchDatabaseError(f"({url.host}): {reason}") from None
+        try:
+            yield (url.set(database=name).render_as_string(hide_password=False),
+                   f"scratch database {name} on {url.host or 'localhost'}:{url.port or 5432}")
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def stop_embedded_postgres(pgdata: Path) -> None:
+    """Stop the embedded PostgreSQL of `pgdata` now (not at exit), if this process started one."""
+    try:
+        import pgserver
+        from pgserver.postgres_server import PostgresServer
+    except ImportError:  # pragma: no cover
+        return
+    server = PostgresServer._instances.get(pgdata.resolve())
+    if server is None:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server.cleanup()

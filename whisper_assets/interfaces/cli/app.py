@@ -179,7 +179,7 @@ def _enrich(settings: Settings, days_by_bot: dict[str, list[date]]) -> bool:
         return True
     from whisper_assets.defs.instance import dagster_home
 
-    stores = StoresResource(data_dir=str(settings.data_dir), database_url=settings.database_url)
+    stores = StoresResource.from_settings(settings)
     n = sum(len(d) for d in days_by_bot.values())
     with console.status(f"enriching {n} bot-day(s) through Dagster"):
         outcomes = materialize_days(days_by_bot, stores=stores)

@@ -94,13 +94,10 @@ def predicted_facts(engine: Any, sample: LocomoSample, to_dia: dict[str, str]) -
     """`fact_observations` of the sample's bot, each placed in the session of its source turns
     (the earliest session when they span several; one session is one day in LoCoMo).
     Returns the facts and how many could not be placed (no source maps to a turn)."""
-    import sqlalchemy as sa
+    from whisper_assets.stores.repository.enrichment import bot_observations
 
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT user_id, category, fact_content, confidence, source_message_ids::text[] FROM fact_observations"
-            " WHERE bot_name = :bot ORDER BY day, user_id, category, fact_content"
-        ), {"bot": sample.sample_id}).all()
+        rows = bot_observations(conn, sample.sample_id)
     out, unplaced = [], 0
     for user, category, fact, confidence, sources in rows:
         dias = sorted({to_dia[s] for s in sources if s in to_dia}, key=dia_order)

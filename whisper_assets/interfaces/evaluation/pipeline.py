@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from whisper_assets.core.settings import Settings
 from whisper_assets.defs.resources import LLMResource, StoresResource
@@ -62,46 +62,13 @@ def message_map(sample: LocomoSample, settings: Settings) -> dict[str, str]:
     return out
 
 
-class _WorkspaceStores(StoresResource):
-    """StoresResource with the workspace's Qdrant path. StoresResource has no `qdrant_path` field,
-    so without this one a WHISPER_QDRANT_PATH in the environment would send the runs to that store
-    instead of the workspace's. Drop this class once StoresResource can be given the path."""
-
-    qdrant_path: Optional[str] = None
-
-
-def stores_resource(settings: Settings) -> StoresResource:
-    """The Dagster stores resource for exactly the stores of `settings`. Its empty strings mean
-    "none" (the settings read "" as unset), so an embedded store stays embedded even when
-    DATABASE_URL or QDRANT_URL is set in the environment."""
-    return _WorkspaceStores(
-        data_dir=str(settings.data_dir), database_url=settings.database_url or "",
-        qdrant_url=settings.qdrant_url or "", qdrant_path=str(settings.resolved_qdrant_path),
-    )
-
-
-def llm_resource(settings: Settings) -> LLMResource:
-    """The Dagster LLM resource as `settings` configure it (the API key stays out of Dagster config:
-    the resource reads it from the environment, as in production)."""
-    return LLMResource(
-        backend=settings.llm_backend, base_url=settings.openai_base_url, model=settings.llm_model,
-        concurrency=settings.llm_concurrency, requests_per_minute=settings.llm_requests_per_minute,
-        timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
-    )
-
-
 def _llm_usage(settings: Settings) -> LLMUsage:
-    import sqlalchemy as sa
-
     from whisper_assets.stores.postgres import get_engine
+    from whisper_assets.stores.repository.enrichment import usage_totals
 
     with get_engine(settings).connect() as conn:
-        row = conn.execute(sa.text(
-            "SELECT count(DISTINCT (bot_name, day)), coalesce(sum(llm_calls), 0), coalesce(sum(tokens_in), 0),"
-            " coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0), string_agg(DISTINCT model, ', ')"
-            " FROM enrichment_metadata WHERE status = 'success'"
-        )).one()
-    return LLMUsage(settings.llm_backend, row[5], int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]))
+        u = usage_totals(conn)
+    return LLMUsage(settings.llm_backend, u.models, u.partitions, u.llm_calls, u.tokens_in, u.tokens_out, u.cost_usd)
 
 
 def run_pipeline(samples: Sequence[LocomoSample], workspace: Workspace, batched: bool = True) -> PipelineRun:
@@ -131,7 +98,7 @@ def run_pipeline(samples: Sequence[LocomoSample], workspace: Workspace, batched:
         if days:
             days_by_bot[sid] = days
     t = time.perf_counter()
-    stores, llm = stores_resource(settings), llm_resource(settings)
+    stores, llm = StoresResource.from_settings(settings), LLMResource.from_settings(settings)
     # An ephemeral instance: the evaluation's runs never land in a DAGSTER_HOME's run history.
     with dg.DagsterInstance.ephemeral() as instance:
         if batched:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -52,60 +50,34 @@ def temporary_workspace(settings: Settings, scratch: bool = True) -> Iterator[Wo
     as it is (migrated, never dropped: a test's own database). The Qdrant of `settings` is ignored:
     the workspace always has its own embedded one.
     """
-    import sqlalchemy as sa
-
-    from whisper_assets.stores.postgres import get_engine
+    from whisper_assets.stores.postgres import (
+        ScratchDatabaseError,
+        get_engine,
+        scratch_database,
+        stop_embedded_postgres,
+    )
 
     url = settings.database_url
     root = _temp_root()
     data_dir = root / "whisper"
-    admin = scratch_db = None
     try:
-        if url and not scratch:
-            db_url, where = url, "the given database"
-        elif url:
-            server_url = sa.engine.make_url(re.sub(r"^postgres://", "postgresql://", url))
-            if server_url.drivername in ("postgresql", "postgres"):
-                server_url = server_url.set(drivername="postgresql+psycopg2")
-            admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-            name = f"whisper_eval_{uuid.uuid4().hex[:12]}"
+        with contextlib.ExitStack() as stack:
+            if url and not scratch:
+                db_url, where = url, "the given database"
+            elif url:
+                try:
+                    db_url, where = stack.enter_context(scratch_database(url, "whisper_eval_"))
+                except ScratchDatabaseError as exc:
+                    raise EvalError(f"cannot create a scratch database on DATABASE_URL's server {exc}") from None
+            else:
+                db_url, where = None, "a temporary embedded PostgreSQL"
+            ws_settings = workspace_settings(settings, data_dir, db_url)
+            engine = get_engine(ws_settings)  # migrated on first use
             try:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            except sa.exc.SQLAlchemyError as exc:
-                raise EvalError(
-                    f"cannot create a scratch database on DATABASE_URL's server ({server_url.host}): "
-                    f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip().splitlines()[0]}"
-                ) from None
-            scratch_db = name
-            db_url = server_url.set(database=scratch_db).render_as_string(hide_password=False)
-            where = f"scratch database {scratch_db} on {server_url.host or 'localhost'}:{server_url.port or 5432}"
-        else:
-            db_url, where = None, "a temporary embedded PostgreSQL"
-        ws_settings = workspace_settings(settings, data_dir, db_url)
-        engine = get_engine(ws_settings)  # migrated on first use
-        try:
-            yield Workspace(ws_settings, where, data_dir)
-        finally:
-            engine.dispose()
-            if db_url is None:
-                _stop_embedded_postgres(ws_settings.pgdata_path)
+                yield Workspace(ws_settings, where, data_dir)
+            finally:
+                engine.dispose()
+                if db_url is None:
+                    stop_embedded_postgres(ws_settings.pgdata_path)
     finally:
-        if admin is not None:
-            if scratch_db is not None:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch_db}" WITH (FORCE)'))
-            admin.dispose()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _stop_embedded_postgres(pgdata: Path) -> None:
-    try:
-        import pgserver
-        from pgserver.postgres_server import PostgresServer
-    except ImportError:  # pragma: no cover
-        return
-    server = PostgresServer._instances.get(pgdata.resolve())
-    if server is None:
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    server.cleanup()

@@ -13,7 +13,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import sqlalchemy as sa
@@ -296,3 +296,46 @@ def record_forget(conn: Connection, bot: str, user: str) -> None:
         "INSERT INTO forgotten_users (bot_name, user_sha256, forgotten_at) VALUES (:bot, :user, clock_timestamp())"
         " ON CONFLICT (bot_name, user_sha256) DO UPDATE SET forgotten_at = EXCLUDED.forgotten_at"
     ), {"bot": bot, "user": user_sha256(user)})
+
+
+# -- what runs produced, read back (the evaluation) ---------------------------------------------------
+class UsageTotals(NamedTuple):
+    partitions: int
+    llm_calls: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    models: str | None  # the distinct models, comma-separated
+
+
+_USAGE_TOTALS = sa.text(
+    "SELECT count(DISTINCT (bot_name, day)), coalesce(sum(llm_calls), 0), coalesce(sum(tokens_in), 0),"
+    " coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0), string_agg(DISTINCT model, ', ')"
+    " FROM enrichment_metadata WHERE status = 'success'"
+)
+
+
+def usage_totals(conn: Connection) -> UsageTotals:
+    """LLM usage over every successful partition run recorded in this database."""
+    r = conn.execute(_USAGE_TOTALS).one()
+    return UsageTotals(int(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4]), r[5])
+
+
+class Observation(NamedTuple):
+    user_id: str
+    category: str
+    fact_content: str
+    confidence: float
+    source_message_ids: list[str]
+
+
+_BOT_OBSERVATIONS = sa.text(
+    "SELECT user_id, category, fact_content, confidence, source_message_ids::text[] FROM fact_observations"
+    " WHERE bot_name = :bot ORDER BY day, user_id, category, fact_content"
+)
+
+
+def bot_observations(conn: Connection, bot: str) -> list[Observation]:
+    """Every fact observation of one bot, in day, user, category, text order."""
+    return [Observation(r[0], r[1], r[2], float(r[3]), list(r[4]))
+            for r in conn.execute(_BOT_OBSERVATIONS, {"bot": bot}).all()]
