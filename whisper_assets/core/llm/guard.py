@@ -1,4 +1,5 @@
-"""User text is data, never instructions: spot messages that try to instruct the enrichment LLM.
+"""User text is data, never instructions: the one detector of messages that try to instruct the
+enrichment LLM (every backend's input goes through it, the offline rules included).
 
 Such messages are skipped (with this reason) before any backend sees them, and the prompt tells
 the model that message text is quoted data. Validation after the call is the last line: a fact
@@ -11,17 +12,21 @@ import re
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("asks to ignore instructions", re.compile(
-        r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+|these\s+)*"
-        r"((previous|prior|above|earlier|system|original)\s+)(instructions?|prompts?|rules|guidelines|messages?)\b"
+        r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+|these\s+|my\s+)*"
+        r"((previous|prior|above|earlier|preceding|former|system|original)\s+)+"
+        r"(instructions?|prompts?|rules|guidelines|directions|messages?|context)\b"
         r"|\b(ignore|disregard|override)\s+(all\s+|any\s+|the\s+|your\s+)*(instructions|system prompt)\b",
         re.I)),
     ("poses as a system or assistant turn", re.compile(
-        r"(^|\n)\s*(\[|<)?\s*(system|assistant|developer)\s*(\]|>)?\s*:", re.I)),
-    ("contains chat-template markup", re.compile(r"<\|(im_start|im_end|system|assistant)\|>|\[/?INST\]", re.I)),
+        r"(^|\n)\s*(\[|<)?\s*(system|assistant|developer|admin)\s*(prompt|message|note)?\s*(\]|>)?\s*:", re.I)),
+    ("contains chat-template markup", re.compile(
+        r"<\|(im_start|im_end|system|assistant)\|>|\[/?INST\]|\[\s*system\s*\]", re.I)),
     ("tries to re-task the model", re.compile(
-        r"\b(you are now|from now on you|new instructions|act as (the )?(system|admin))\b", re.I)),
+        r"\b(you are now|from now on,? you|new instructions|act as (the )?(system|admin)|jailbreak)\b", re.I)),
     ("dictates what to record", re.compile(
-        r"\b(record|remember|store|save|output|write down|say)\s+that\s+(user[\w.-]*|[A-Z][a-z]+\s+is\b)", re.I)),
+        r"\b(record|remember|store|save|output|write down|say)\s+that\s+(user[\w.-]*|[A-Z][a-z]+\s+is\b)"
+        r"|\b(record|remember|store|save|log|write down|memori[sz]e)\s+(this|that|it)\s+as\s+(a\s+)?"
+        r"(permanent\s+|new\s+)?(fact|memory)\b", re.I)),
 ]
 
 

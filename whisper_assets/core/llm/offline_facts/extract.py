@@ -11,8 +11,9 @@ from whisper_assets.core.enrichment.models import Fact
 from whisper_assets.core.llm.offline_facts import (
     education, family, health, hobbies, personal, pets, places, plans, preferences, work,
 )
+from whisper_assets.core.llm.guard import injection_reason
 from whisper_assets.core.llm.offline_facts.guards import (
-    _CLAUSE_SPLIT_RE, _GUARD_WINDOW, _NEGATION_RE, _guard, _hedge_cap, _looks_injected,
+    _CLAUSE_SPLIT_RE, _GUARD_WINDOW, _NEGATION_RE, _guard, _hedge_cap,
 )
 from whisper_assets.core.llm.offline_facts.objects import _cut
 from whisper_assets.core.llm.offline_facts.registry import _Ctx, _Rule, Emit
@@ -55,7 +56,8 @@ def _facts_in_message(text: str) -> list[Emit]:
     if not text or not isinstance(text, str):
         return []
     text = text.translate(_TRANSLATE)
-    if not _GATE_RE.search(text) or _looks_injected(text):
+    # Instructions to the system are no statements about the user: the one detector (llm/guard.py).
+    if not _GATE_RE.search(text) or injection_reason(text):
         return []
     found: dict[tuple[Category, str], float] = {}
     sentences = _sentences(text)

@@ -1,48 +1,15 @@
-"""What voids a lead or caps its confidence: the confidence levels, instructions to the system,
-negations, hypotheticals and reported speech, conditions and hedges."""
+"""What voids a lead or caps its confidence: the confidence levels, negations, hypotheticals and
+reported speech, conditions and hedges (instructions to the system: llm/guard.py, the one detector)."""
 
 from __future__ import annotations
 
 import re
-
-from whisper_assets.core.llm.offline_facts.text import _TOKEN_RE
 
 EXPLICIT = 0.9
 INDIRECT = 0.8
 WEAK = 0.7
 HEDGED_WEAK = 0.6
 HEDGED_STRONG = 0.5
-
-_INJECTION_RE = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+)*"
-    r"(?:previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|former\s+|system\s+)*"
-    r"(?:instructions?|prompts?|rules|directions|guidelines|context)\b"
-    r"|^\W*(?:system|assistant|developer|admin)\s*(?:prompt|message|note)?\s*:"
-    r"|\[\s*(?:system|inst)\s*\]|<\|?\s*(?:system|im_start)"
-    r"|\b(?:record|save|store|log|write down|memori[sz]e)\s+(?:this|that|it)?\s*"
-    r"(?:that\b|as\s+(?:a\s+)?(?:permanent\s+|new\s+)?(?:fact|memory))"
-    r"|\b(?:say|state|claim|pretend|assume|act as if|write|tell everyone)\s+that\b"
-    r"|\byou are now\b|\bjailbreak\b|\bnew instructions\b|\bfrom now on,? you\b",
-    re.I,
-)
-
-_INJECTION_TRIGGERS = frozenset(
-    """
-    ignore disregard forget override system assistant developer admin inst im_start record save
-    store log write add memorise memorize remember say state claim pretend assume act tell jailbreak
-    instructions instruction
-    """.split()
-)
-
-
-def _looks_injected(text: str) -> bool:
-    """Instructions aimed at the bot/system rather than statements about the user."""
-    lower = text.lower()
-    tokens = set(_TOKEN_RE.findall(lower))
-    if tokens.isdisjoint(_INJECTION_TRIGGERS) and not ("now" in tokens and "you" in tokens):
-        return False
-    return _INJECTION_RE.search(text) is not None
-
 
 _NEGATION_RE = re.compile(
     r"\b(?:not|never|no|nor|neither|no longer|nobody|none|without|hardly|barely|"
