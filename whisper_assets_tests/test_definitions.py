@@ -22,7 +22,8 @@ import pytest
 
 from whisper_assets.core.enrichment.scheduling import SensorConfig
 from whisper_assets.core.settings import load_settings
-from whisper_assets.defs.definitions import build_definitions, defs
+from whisper_assets.definitions import defs
+from whisper_assets.defs.definitions import build_definitions
 from whisper_assets.defs.sensors import SENSOR_NAME
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
@@ -147,7 +148,7 @@ def test_importing_the_definitions_reads_no_settings(tmp_path):
     """An invalid setting breaks loading the definitions, with its name, but never an import."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHISPER_")}
     env.update(WHISPER_DATA_DIR=str(tmp_path), WHISPER_SENSOR_INTERVAL_S="0")
-    code = ("import whisper_assets.defs.definitions as d, whisper_assets.defs.runs, whisper_assets.defs.sensors\n"
+    code = ("import whisper_assets.definitions as d, whisper_assets.defs.runs, whisper_assets.defs.sensors\n"
             "from whisper_assets.core.settings import SettingsError\n"
             "try:\n    d.defs()\nexcept SettingsError as e:\n    print('load:', e)\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -156,11 +157,26 @@ def test_importing_the_definitions_reads_no_settings(tmp_path):
 
 
 def test_dagster_cli_validates_the_code_location(tmp_path):
-    """What `dagster dev -m whisper_assets.defs.definitions` (`whisper-assets dev`) loads."""
+    """What `dagster dev -m whisper_assets.definitions` (`whisper-assets dev`) loads."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHISPER_", "DAGSTER_HOME"))}
     env.update(WHISPER_DATA_DIR=str(tmp_path / "whisper"), DAGSTER_HOME=str(tmp_path / "dagster"))
     (tmp_path / "dagster").mkdir()
     out = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m",
-                          "whisper_assets.defs.definitions"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          "whisper_assets.definitions"], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_code_location_keeps_its_name():
+    """The instance keys schedule and sensor states (an operator's paused prune schedule) and the
+    sensor's cursor by the code location's name, the module's: every way of loading it names the
+    same module, the one earlier releases served."""
+    import tomllib
+
+    import yaml
+
+    location = "whisper_assets.definitions"
+    assert yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"][0]["python_module"][
+        "module_name"] == location
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dagster"]["module_name"] == location
+    assert f'"-m", "{location}"' in (ROOT / "whisper_assets/interfaces/cli/app.py").read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from whisper_assets.core.enrichment.models import Fact
+from whisper_assets.core.llm.backend import Fact
 from whisper_assets.core.llm.offline_facts import Turn, extract_facts
 from whisper_assets.core.llm.schemas import Category, FactOut
 

@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from whisper_assets.core.enrichment.models import Fact, FactObservation, StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.core.llm.backend import Fact
 from whisper_assets.core.enrichment.pipeline import (
     SKIP_BOT_TURN, assemble, enrich_partitions, plan_batches, select_turns, window,
 )

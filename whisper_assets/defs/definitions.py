@@ -1,7 +1,6 @@
 """The one place that wires assets, checks, jobs, sensors, schedules, resources and the executor.
 
-Dagster loads `defs` (a `@dg.definitions` function: `dagster dev -m whisper_assets.defs.definitions`,
-workspace.yaml, pyproject's [tool.dagster], the code server and every run worker), which reads the
+Dagster loads `defs` from the code location module `whisper_assets.definitions`, which reads the
 Settings once and hands them to `build_definitions`; importing this module reads nothing.
 
 Resources are Dagster config, shown in the UI and rebuilt in each run worker: they hold only explicit
@@ -10,7 +9,7 @@ overrides and resolve the rest of the settings from the environment of the proce
 
 import dagster as dg
 
-from whisper_assets.core.settings import Settings, load_settings
+from whisper_assets.core.settings import Settings
 from whisper_assets.defs.assets import ASSETS
 from whisper_assets.defs.checks import CHECKS
 from whisper_assets.defs.io_manager import PostgresPartitionIOManager
@@ -45,8 +44,3 @@ def build_definitions(
         # fights over the single-process embedded store.
         executor=dg.in_process_executor,
     )
-
-
-@dg.definitions
-def defs() -> dg.Definitions:
-    return build_definitions(load_settings())

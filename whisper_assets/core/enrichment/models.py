@@ -1,4 +1,5 @@
-"""Rows that flow between the assets (and the Postgres tables the IO manager keeps them in)."""
+"""Rows that flow between the assets (and the Postgres tables the IO manager keeps them in).
+What a backend returns (`Fact`) is the LLM layer's: core/llm/backend.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import date, datetime
 
 import numpy as np
 
-from whisper_assets.core.llm.schemas import Category
 
 
 @dataclass(frozen=True)
@@ -22,17 +22,6 @@ class StagedMessage:
     content: str
     ts: datetime
     vector: np.ndarray = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A fact extracted from one user's turns, before provenance is attached."""
-
-    user_id: str
-    category: Category
-    fact: str
-    confidence: float
-    source_message_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)

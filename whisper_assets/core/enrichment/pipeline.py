@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
-from whisper_assets.core.enrichment.models import Fact, FactObservation, StagedMessage, Summary, SummaryEmbedding
-from whisper_assets.core.llm.backend import BatchMessage, BatchResult, EnrichmentBackend, SummaryDraft, Usage
+from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.core.llm.backend import BatchMessage, BatchResult, EnrichmentBackend, Fact, SummaryDraft, Usage
 from whisper_assets.core.llm.guard import injection_reason
 from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL
 

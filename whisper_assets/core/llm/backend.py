@@ -14,8 +14,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from whisper_assets.core.enrichment.models import Fact
-from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut
+from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut, Category
 
 
 class LLMOutputError(ValueError):
@@ -26,6 +25,17 @@ class LLMOutputError(ValueError):
     def __init__(self, message: str, usage: Usage | None = None) -> None:
         super().__init__(message)
         self.usage = usage
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact extracted from one user's turns, before provenance is attached."""
+
+    user_id: str
+    category: Category
+    fact: str
+    confidence: float
+    source_message_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)

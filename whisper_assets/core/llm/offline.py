@@ -15,8 +15,7 @@ from typing import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from whisper_assets.core.enrichment.models import Fact
-from whisper_assets.core.llm.backend import BatchMessage, BatchResult, SummaryDraft, Usage, check_batch
+from whisper_assets.core.llm.backend import BatchMessage, BatchResult, Fact, SummaryDraft, Usage, check_batch
 from whisper_assets.core.llm.offline_facts import Turn, extract_facts
 
 OFFLINE_MODEL = "offline-rules-v1"

@@ -303,7 +303,7 @@ def dev_cmd(
     # Children (daemon, code server, run workers) must agree on the stores and the instance.
     env = {**os.environ, "DAGSTER_HOME": str(home), "WHISPER_DATA_DIR": str(settings.data_dir.resolve())}
     console.print(f"Dagster instance: {home}; stores: {env['WHISPER_DATA_DIR']}")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "whisper_assets.defs.definitions",
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "whisper_assets.definitions",
            "-h", host, "-p", str(port), *ctx.args]
     os.execvpe(cmd[0], cmd, env)
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from whisper_assets.core.enrichment.models import Fact
+from whisper_assets.core.llm.backend import Fact
 from whisper_assets.core.llm.offline_facts import (
     education, family, health, hobbies, personal, pets, places, plans, preferences, work,
 )
