@@ -8,7 +8,9 @@ Two backends give the same vectors (cosine >= 0.9999, whisper_assets_tests/test_
 - "torch": sentence-transformers on torch, with bf16 autocast where the CPU has native bf16.
 
 `get_embedder()` uses ONNX Runtime and falls back to torch, with a one-line warning, when
-onnxruntime is missing or the export fails. WHISPER_EMBEDDING_BACKEND=onnx|torch|auto (default
+onnxruntime is missing or the export fails. `bulk_embedder(n)` is for many texts at once (a file's
+ingest, the evaluation): torch where it measured faster on batches on this CPU and the bulk pays
+for its load (core/embedding_choice.py), else the same ONNX embedder. WHISPER_EMBEDDING_BACKEND=onnx|torch|auto (default
 auto) forces a backend; "onnx" then fails loudly instead of falling back. (Read here from the
 environment: the variable is not a field of Settings.)
 """
@@ -146,3 +148,21 @@ def get_embedder(torch_threads: int = 2, *, backend: str | None = None,
     environment variable; `cache_dir` the ONNX cache directory (see embedding_onnx).
     """
     return build_embedder(torch_threads, backend=backend, cache_dir=cache_dir)
+
+
+def bulk_embedder(torch_threads: int, n_texts: int, *, cache_dir: str | Path | None = None) -> Embedder:
+    """The embedder for `n_texts` embedded at once: the backend measured faster for that much work
+    on this CPU (core/embedding_choice.py); ONNX Runtime for small jobs or when a backend is forced."""
+    from whisper_assets.core.embedding_choice import BULK_MIN_TEXTS, batch_rates
+
+    if _backend_choice(None) != "auto" or n_texts < BULK_MIN_TEXTS:
+        return get_embedder(torch_threads)
+    from whisper_assets.core.embedding_onnx import default_cache_dir
+
+    try:
+        rates = batch_rates(torch_threads, Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    except Exception as exc:  # a backend that cannot load: the default embedder, as for single texts
+        _log.warning("whisper_assets: batch embedding not measured (%s: %s); using the default backend",
+                     type(exc).__name__, " ".join(str(exc).split())[:200])
+        return get_embedder(torch_threads)
+    return get_embedder(torch_threads, backend=rates.bulk_backend(n_texts))

@@ -20,9 +20,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
-from whisper_assets.core.embedding import get_embedder
+from whisper_assets.core.embedding import bulk_embedder
 from whisper_assets.memory.hot_path import MessageIn, embed, validate
 from whisper_assets.core.messages import InvalidMessageError, Message
 from whisper_assets.core.settings import Settings
@@ -164,7 +164,10 @@ def ingest(
     `on_progress(n)` is called as records that carry a message are done with (stored,
     unchanged, refused or duplicate)."""
     report = IngestReport()
-    embedder = get_embedder(settings.torch_threads)
+    if not isinstance(parsed, Sequence):
+        parsed = list(parsed)
+    # Many messages at once: the backend measured faster for that much work on this CPU.
+    embedder = bulk_embedder(settings.torch_threads, sum(r.item is not None for r in parsed))
     chunk: dict[str, Message] = {}  # message id -> its last occurrence in this chunk
     # Every id stored from this input -> (version, written?): an id repeated in a later chunk
     # with other content is written again but counted once (as stored, since it was written).
