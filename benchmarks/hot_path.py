@@ -215,6 +215,8 @@ def versions() -> dict[str, str]:
 def machine(loadavg_start: list[float]) -> dict[str, object]:
     import torch
 
+    from whisper_assets.core.embedding_choice import cpu_signature
+
     cpu_model = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -226,6 +228,7 @@ def machine(loadavg_start: list[float]) -> dict[str, object]:
     return {
         "platform": platform.platform(),
         "cpu_model": cpu_model,
+        "cpu_flags": cpu_signature(torch.get_num_threads())["flags"],  # the vector flags that decide backends
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "torch_threads": torch.get_num_threads(),
