@@ -91,10 +91,10 @@ def test_locomo_bad_turns_are_reported_in_place_and_a_bad_sample_is_not_a_crash(
     }}
     parsed = list(parse_locomo([{"sample_id": "conv-1", "conversation": ["not", "an", "object"]}, good, 7]))
     assert [(p.where, p.error) for p in parsed if p.error] == [
-        ("sample 0", "not a LoCoMo sample (needs sample_id and conversation)"),
-        ("conv-2 session_1 turn D1:2", "turn needs speaker and text"),
-        ("conv-2 session_1 turn 3", "turn needs speaker and text"),
-        ("sample 2", "not a LoCoMo sample (needs sample_id and conversation)"),
+        ("sample 0", "not a LoCoMo sample: conversation must be an object with session_N lists, not a list"),
+        ("conv-2 session_1 turn D1:2", "turn needs speaker and text (text is missing)"),
+        ("conv-2 session_1 turn 3", "turn needs speaker and text (it is not an object)"),
+        ("sample 2", "not a LoCoMo sample: expected an object, got int"),
     ]
     assert [p.where for p in parsed][1:5] == [f"conv-2 session_1 turn {x}" for x in ("D1:1", "D1:2", 3, "D1:4")]
     # The turn after two skipped ones keeps its place in time: date_time + 3 s.
@@ -206,3 +206,61 @@ def test_duplicates_across_chunks_are_counted_once_and_the_last_occurrence_wins(
     points = _points(settings)
     assert points[mid]["content"] == "Draft two of my speech"
     assert points[mid]["enrichment_status"] == "pending"
+
+
+def test_hostile_jsonl_lines_are_reported_and_skipped_and_the_rest_is_stored(tmp_path):
+    """Invalid UTF-8, a lone surrogate, out-of-range offset timestamps, 100k levels of nesting,
+    nulls: each is one reported line; a BOM does not cost line 1; the good lines are stored."""
+    raw = [
+        b"\xef\xbb\xbf" + _line(content="My sister moved to Oslo").encode(),
+        _line(content="caf\xe9").encode("utf-8").replace("caf\\u00e9".encode(), b"caf\xe9"),
+        _line(content="x").replace('"x"', '"\\ud800 lonely"').encode(),
+        _line(timestamp="0001-01-01T00:00:00+14:00").encode(),
+        _line(timestamp="9999-12-31T23:59:59-14:00").encode(),
+        b"[" * 100_000 + b"]" * 100_000,
+        _line(user=None).encode(),
+        _line(content=None).encode(),
+        _line(content="Robert'); DROP TABLE users;-- \u05e9\u05dc\u05d5\u05dd").encode(),
+    ]
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(b"\n".join(raw))
+    settings = load_settings(data_dir=tmp_path / "w")
+    report = ingest(parse_file(path), settings)
+    errors = dict(report.errors)
+    assert sorted(errors) == [f"line {n}" for n in range(2, 9)], report.errors
+    assert "invalid UTF-8" in errors["line 2"]
+    assert "lone surrogate" in errors["line 3"] and "lonely" not in errors["line 3"]
+    assert "out of range" in errors["line 4"] and "out of range" in errors["line 5"]
+    assert errors["line 6"] == "invalid JSON: nested too deeply"
+    assert "user is null" in errors["line 7"] and "content is null" in errors["line 8"]
+    assert all("\n" not in e for e in errors.values())
+    assert report.stored == 2
+    contents = sorted(p["content"] for p in _points(settings).values())
+    assert contents == sorted(["My sister moved to Oslo", "Robert'); DROP TABLE users;-- \u05e9\u05dc\u05d5\u05dd"])
+    assert "None" not in {p["user_id"] for p in _points(settings).values()}
+
+
+def test_locomo_null_speaker_or_text_is_refused_not_stored_as_none():
+    sample = {"sample_id": "conv-7", "conversation": {
+        "session_1_date_time": "9:05 am on 2 June, 2024",
+        "session_1": [{"speaker": None, "text": "Who said this?"}, {"speaker": "Eve", "text": None},
+                      {"speaker": "Eve", "text": 42}, {"speaker": "Eve", "text": "A real turn"}],
+    }}
+    parsed = list(parse_locomo(sample))
+    assert [p.error for p in parsed[:3]] == [
+        "turn needs speaker and text (speaker is null)", "turn needs speaker and text (text is null)",
+        "turn needs speaker and text (text is int)"]
+    assert parsed[3].item.user == "Eve" and parsed[3].item.content == "A real turn"
+
+
+def test_locomo_wrong_shapes_are_one_clear_error_each(tmp_path):
+    for doc, needle in [({"sample_id": "s", "conversation": []}, "conversation must be an object"),
+                        ({"conversation": {}}, "no sample_id"), ({"sample_id": None, "conversation": {}}, "null"),
+                        ("just text", "expected an object")]:
+        parsed = list(parse_locomo(doc))
+        assert len(parsed) == 1 and needle in parsed[0].error
+    path = tmp_path / "deep.json"
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    assert [(p.where, p.error) for p in parse_file(path)] == [("file", "invalid JSON: nested too deeply")]
+    path.write_bytes(b'[{"sample_id": "s\xff"}]')
+    assert "invalid UTF-8" in list(parse_file(path))[0].error

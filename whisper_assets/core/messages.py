@@ -56,9 +56,25 @@ def validate_bot_name(bot_name: object) -> str:
     return bot_name
 
 
+def check_text(value: str, what: str) -> str:
+    """`value` must be encodable as UTF-8: a lone surrogate (e.g. from a JSON "\\ud800" escape) is
+    refused, naming its position but never quoting the text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidMessageError(
+            f"{what} contains a lone surrogate (U+{ord(value[exc.start]):04X}) at character {exc.start}: "
+            "not valid Unicode text"
+        ) from None
+    return value
+
+
 def validate_user_id(user_id: object) -> str:
-    if not isinstance(user_id, str) or not user_id.strip():
+    if not isinstance(user_id, str):
+        raise InvalidMessageError(f"invalid user id: must be a string, not {type(user_id).__name__}")
+    if not user_id.strip():
         raise InvalidMessageError("invalid user id: must be a non-empty string")
+    check_text(user_id, "user id")
     if len(user_id) > MAX_USER_ID_CHARS or any(ord(c) < 32 for c in user_id):
         raise InvalidMessageError(
             f"invalid user id {user_id[:40]!r}: at most {MAX_USER_ID_CHARS} characters, "
@@ -68,11 +84,20 @@ def validate_user_id(user_id: object) -> str:
 
 
 def to_utc(ts: datetime) -> datetime:
+    """`ts` in UTC; InvalidMessageError for a naive time or one that UTC cannot hold
+    (0001-01-01T00:00+14:00 is in year 0, 9999-12-31T23:59-14:00 in year 10000)."""
+    if not isinstance(ts, datetime):
+        raise InvalidMessageError(f"timestamp must be a datetime, not {type(ts).__name__}")
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise InvalidMessageError(
             f"naive timestamp {ts.isoformat()}: give a timezone (e.g. 2026-11-09T08:15:00Z)"
         )
-    return ts.astimezone(timezone.utc)
+    try:
+        return ts.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidMessageError(
+            f"timestamp {ts.isoformat()} is out of range: in UTC it falls outside years 1-9999"
+        ) from None
 
 
 def message_id_for(bot_name: str, user_id: str, role: str, ts_ms: int, content: str) -> str:
@@ -179,12 +204,17 @@ def new_message(
     """Validate one incoming message; raise InvalidMessageError with the reason."""
     bot = validate_bot_name(bot_name)
     user = validate_user_id(user_id)
+    if not isinstance(role, str):
+        raise InvalidMessageError(f"role must be 'user' or 'bot', not a {type(role).__name__}")
     try:
         role_ = Role(role)
     except ValueError:
-        raise InvalidMessageError(f"unknown role {role!r}: use 'user' or 'bot'") from None
-    if not isinstance(content, str) or not content.strip():
+        raise InvalidMessageError(f"unknown role {check_text(role, 'role')[:20]!r}: use 'user' or 'bot'") from None
+    if not isinstance(content, str):
+        raise InvalidMessageError(f"content must be a string, not {type(content).__name__}")
+    if not content.strip():
         raise InvalidMessageError("empty message: content must contain non-whitespace text")
+    check_text(content, "content")
     if len(content) > max_chars:
         raise InvalidMessageError(
             f"message too long: {len(content)} characters, the limit is {max_chars} "
@@ -203,7 +233,7 @@ def new_message(
         raise InvalidMessageError(
             f"timestamp {ts.isoformat()} is before the first partition day {earliest_day}"
         )
-    if ts > now + MAX_FUTURE:
+    if ts - now > MAX_FUTURE:
         raise InvalidMessageError(f"timestamp {ts.isoformat()} is more than a day in the future")
     # Millisecond precision: the payload keeps integer ms, so ids and round trips agree.
     ts = ts.replace(microsecond=ts.microsecond // 1000 * 1000)

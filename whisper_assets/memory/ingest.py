@@ -43,37 +43,84 @@ class Parsed:
     error: str | None = None
 
 
+BOM = "\ufeff"
+_FIELDS = ("bot", "user", "role", "content", "timestamp")
+
+
 def parse_timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
-        raise InvalidMessageError("timestamp must be an ISO-8601 string")
+        raise InvalidMessageError(f"timestamp must be an ISO-8601 string, not {_kind(value)}")
+    shown = value[:40].encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
     try:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidMessageError(f"invalid timestamp {value!r}: use ISO-8601, e.g. 2026-11-09T08:15:00Z") from None
+        raise InvalidMessageError(f"invalid timestamp {shown!r}: use ISO-8601, e.g. 2026-11-09T08:15:00Z") from None
     if ts.tzinfo is None:
-        raise InvalidMessageError(f"naive timestamp {value!r}: add a timezone (Z or +hh:mm)")
+        raise InvalidMessageError(f"naive timestamp {shown!r}: add a timezone (Z or +hh:mm)")
     return ts
 
 
-def parse_jsonl(lines: Iterable[str]) -> Iterator[Parsed]:
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _decode(line: str | bytes) -> str:
+    if isinstance(line, str):
+        return line
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidMessageError(f"invalid UTF-8 at byte {exc.start + 1} of the line") from None
+
+
+def parse_json(text: str) -> Any:
+    """json.loads with every failure as an InvalidMessageError naming the reason, never the text."""
+    try:
+        return json.loads(text)
+    except (RecursionError, ValueError) as exc:
+        raise InvalidMessageError(_json_error(exc)) from None
+
+
+def _json_error(exc: BaseException) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON: nested too deeply"
+    if "digits" in str(exc):  # an integer too long to convert
+        return "invalid JSON: a number with too many digits"
+    return f"invalid JSON: {str(exc).split(';')[0][:80]}"
+
+
+def parse_record(obj: Any) -> MessageIn:
+    """One JSONL object as a message to validate; InvalidMessageError for a wrong shape or a
+    null/non-string field (never stored as the text "None")."""
+    if not isinstance(obj, dict):
+        raise InvalidMessageError(f"expected a JSON object, got {_kind(obj)}")
+    missing = [k for k in _FIELDS if k not in obj]
+    if missing:
+        raise InvalidMessageError(f"missing keys: {', '.join(missing)}")
+    wrong = [f"{k} is {_kind(obj[k])}" for k in _FIELDS if not isinstance(obj[k], str)]
+    if wrong:
+        raise InvalidMessageError(f"fields must be strings: {', '.join(wrong)}")
+    mid = obj.get("message_id")
+    if mid is not None and not isinstance(mid, str):
+        raise InvalidMessageError(f"message_id must be a string (a UUID), not {_kind(mid)}")
+    return MessageIn(bot=obj["bot"], user=obj["user"], role=obj["role"], content=obj["content"],
+                     timestamp=parse_timestamp(obj["timestamp"]), message_id=mid)
+
+
+def parse_jsonl(lines: Iterable[str | bytes]) -> Iterator[Parsed]:
+    """Lines (text, or bytes decoded here one by one: a line of invalid UTF-8 is reported and
+    skipped, not the file) as input records. A UTF-8 byte order mark before line 1 is dropped."""
     for lineno, line in enumerate(lines, start=1):
         where = f"line {lineno}"
-        if not line.strip():
-            continue
         try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise InvalidMessageError("expected a JSON object")
-            missing = [k for k in ("bot", "user", "role", "content", "timestamp") if k not in obj]
-            if missing:
-                raise InvalidMessageError(f"missing keys: {', '.join(missing)}")
-            item = MessageIn(
-                bot=obj["bot"], user=obj["user"], role=obj["role"], content=obj["content"],
-                timestamp=parse_timestamp(obj["timestamp"]), message_id=obj.get("message_id"),
-            )
-            yield Parsed(where, item)
-        except json.JSONDecodeError as exc:
-            yield Parsed(where, error=f"invalid JSON: {exc.msg} at column {exc.colno}")
+            text = _decode(line)
+            if lineno == 1:
+                text = text.removeprefix(BOM)
+            if not text.strip():
+                continue
+            yield Parsed(where, parse_record(parse_json(text)))
         except InvalidMessageError as exc:
             yield Parsed(where, error=str(exc))
 
@@ -91,7 +138,7 @@ def locomo_messages(sample: LocomoSample) -> Iterator[Parsed]:
         entries: list[LocomoTurn | SkippedTurn] = [*session.turns, *session.skipped_turns]
         for turn in sorted(entries, key=lambda t: t.position):
             if isinstance(turn, SkippedTurn):
-                yield Parsed(f"{where} turn {turn.label}", error="turn needs speaker and text")
+                yield Parsed(f"{where} turn {turn.label}", error=f"turn {turn.reason}")
             else:
                 yield Parsed(f"{where} turn {turn.label}", turn_message(sample.sample_id, turn))
 
@@ -107,8 +154,8 @@ def parse_locomo(data: Any) -> Iterator[Parsed]:
     for s_index, raw in enumerate(samples):
         try:
             sample = parse_sample(raw)
-        except LocomoFormatError:
-            yield Parsed(f"sample {s_index}", error="not a LoCoMo sample (needs sample_id and conversation)")
+        except LocomoFormatError as exc:
+            yield Parsed(f"sample {s_index}", error=str(exc))
             continue
         yield from locomo_messages(sample)
 
@@ -117,22 +164,30 @@ def detect_format(path: Path) -> Literal["jsonl", "locomo"]:
     """`.jsonl` is ours; a file holding one JSON document (`[...]`, e.g. `.json`) is LoCoMo."""
     if path.suffix == ".jsonl":
         return "jsonl"
-    with path.open("r", encoding="utf-8") as fh:
-        head = fh.read(64).lstrip()
-    return "locomo" if path.suffix == ".json" or head.startswith("[") else "jsonl"
+    with path.open("rb") as fh:
+        head = fh.read(64).removeprefix(BOM.encode()).lstrip()
+    return "locomo" if path.suffix == ".json" or head.startswith(b"[") else "jsonl"
 
 
 def parse_file(path: Path, fmt: Format = "auto") -> Iterator[Parsed]:
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt == "locomo":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_bytes().decode("utf-8").removeprefix(BOM)
+        except UnicodeDecodeError as exc:
+            yield Parsed(f"byte {exc.start + 1}", error="invalid UTF-8: the file is not UTF-8 text")
+            return
+        try:
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield Parsed(f"line {exc.lineno}", error=f"invalid JSON: {exc.msg}")
+            yield Parsed(f"line {exc.lineno}", error=f"invalid JSON: {exc.msg} at column {exc.colno}")
+            return
+        except (RecursionError, ValueError) as exc:
+            yield Parsed("file", error=_json_error(exc))
             return
         yield from parse_locomo(data)
     else:
-        with path.open("r", encoding="utf-8") as fh:
+        with path.open("rb") as fh:  # lines decoded one by one: one bad line is skipped, not the file
             yield from parse_jsonl(fh)
 
 

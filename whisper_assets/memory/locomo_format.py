@@ -27,6 +27,11 @@ class LocomoFormatError(ValueError):
     """Not a LoCoMo sample at all (no sample_id, or no conversation object)."""
 
 
+def _kind(value: Any) -> str:
+    return "null" if value is None else {dict: "an object", list: "a list", str: "a string"}.get(
+        type(value), type(value).__name__)
+
+
 # -- dia ids -------------------------------------------------------------------------------------------
 
 def _strings(value: Any) -> Iterable[str]:
@@ -98,6 +103,7 @@ class SkippedTurn:
     session: int
     position: int
     label: str
+    reason: str = "needs speaker and text"
 
 
 @dataclass(frozen=True)
@@ -163,13 +169,28 @@ class LocomoSample:
             if n not in by_number:
                 out.append(f"session_{n}: missing or unreadable session_{n}_date_time; session skipped")
                 continue
-            out += [f"session_{n} turn {t.position + 1}: needs speaker and text; skipped"
+            out += [f"session_{n} turn {t.position + 1}: {t.reason}; skipped"
                     for t in by_number[n].skipped_turns]
         return out + [f"qa {q.index}: {q.reason}; skipped" for q in self.skipped_qa]
 
 
 def _turn_label(turn: Any, position: int) -> str:
     return str(turn.get("dia_id", position + 1) if isinstance(turn, dict) else position + 1)
+
+
+def _turn_problem(turn: Any) -> str | None:
+    """Why a turn cannot be a message (a null or non-string speaker or text is never read as "None")."""
+    if not isinstance(turn, dict):
+        return "needs speaker and text (it is not an object)"
+    bad = []
+    for k in ("speaker", "text"):
+        if k not in turn:
+            bad.append(f"{k} is missing")
+        elif not isinstance(turn[k], str):
+            bad.append(f"{k} is {_kind(turn[k])}")
+        elif not turn[k].strip():
+            bad.append(f"{k} is empty")
+    return f"needs speaker and text ({', '.join(bad)})" if bad else None
 
 
 def _gold_facts(number: int, observation: Any) -> dict[str, list[GoldFact]]:
@@ -190,12 +211,13 @@ def _session(number: int, when: datetime, raw_turns: list[Any], observation: Any
     turns, skipped = [], []
     for i, turn in enumerate(raw_turns):
         label = _turn_label(turn, i)
-        if not isinstance(turn, dict) or "speaker" not in turn or "text" not in turn:
-            skipped.append(SkippedTurn(number, i, label))
+        problem = _turn_problem(turn)
+        if problem:
+            skipped.append(SkippedTurn(number, i, label, problem))
             continue
         ids = extract_dia_ids(turn.get("dia_id"))
-        turns.append(LocomoTurn(ids[0] if ids else f"D{number}:{i + 1}", number, i, str(turn["speaker"]),
-                                str(turn["text"]).strip(), label, when + timedelta(seconds=i)))
+        turns.append(LocomoTurn(ids[0] if ids else f"D{number}:{i + 1}", number, i, turn["speaker"],
+                                turn["text"].strip(), label, when + timedelta(seconds=i)))
     return LocomoSession(number, when, turns, _gold_facts(number, observation),
                          summary if isinstance(summary, str) else None, skipped)
 
@@ -221,8 +243,15 @@ def _qa_items(raw_qa: Any, known: Collection[str]) -> tuple[list[QAItem], list[S
 def parse_sample(raw: Any) -> LocomoSample:
     """One LoCoMo sample. Raises LocomoFormatError when `raw` is not a sample at all; anything
     smaller that is unreadable (a session's date, a turn, a QA item) is skipped and recorded."""
-    if not isinstance(raw, dict) or "sample_id" not in raw or not isinstance(raw.get("conversation"), dict):
-        raise LocomoFormatError("not a LoCoMo sample (needs sample_id and a conversation object)")
+    if not isinstance(raw, dict):
+        raise LocomoFormatError(f"not a LoCoMo sample: expected an object, got {_kind(raw)}")
+    if not isinstance(raw.get("sample_id"), (str, int)) or isinstance(raw.get("sample_id"), bool):
+        raise LocomoFormatError(f"not a LoCoMo sample: sample_id must be a string, not {_kind(raw.get('sample_id'))}"
+                                if "sample_id" in raw else "not a LoCoMo sample: no sample_id")
+    if not isinstance(raw.get("conversation"), dict):
+        raise LocomoFormatError(
+            f"not a LoCoMo sample: conversation must be an object with session_N lists, not {_kind(raw.get('conversation'))}"
+            if "conversation" in raw else "not a LoCoMo sample: no conversation")
     conv = raw["conversation"]
     observations = raw.get("observation") if isinstance(raw.get("observation"), dict) else {}
     summaries = raw.get("session_summary") if isinstance(raw.get("session_summary"), dict) else {}
