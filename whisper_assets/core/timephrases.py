@@ -84,7 +84,8 @@ def get_zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"unknown time zone {tz!r}: use an IANA name such as 'UTC' or 'America/Los_Angeles'") from None
+        shown = tz[:60] + ("..." if len(tz) > 60 else "")
+        raise ValueError(f"unknown time zone {shown!r}: use an IANA name such as 'UTC' or 'America/Los_Angeles'") from None
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -433,7 +434,10 @@ def resolve_time_range(
         raise ValueError("week_start must be 0 (Monday) to 6 (Sunday)")
     if not query or not query.strip():
         return None
-    now_local = now.astimezone(zone)
+    try:
+        now_local = now.astimezone(zone)
+    except OverflowError:
+        raise ValueError(f"now {now.isoformat()} is out of range: in {zone.key} it falls outside years 1-9999") from None
     ctx = _Ctx(now_local.date(), now_local, week_start)
     found = _compose(query, _candidates(query, ctx), ctx)
     if not found:

@@ -10,8 +10,12 @@ fields of `RecallOptions` (now, tz, limit, the other limits and scores: their de
 validation are recall's own), with at most MAX_LIMIT facts.
 
 Responses are pydantic models, so /openapi.json (and /docs) describe them. Errors: an invalid
-parameter (bad bot name, empty query, unknown time zone or category, unparseable `now`) -> 422 with
-a message naming it; a bot with nothing stored -> 404. A `now` without an offset is read in `tz`.
+parameter (bad bot name, empty query, unknown time zone or category, unparseable `now` or one
+outside years 2-9998, text that is not valid Unicode such as a lone surrogate) -> 422 with a
+message naming it, `{"detail": [{"loc", "msg", "type"}]}` (the input itself is never echoed); a
+bot with nothing stored -> 404; anything unexpected -> 500 `{"detail": "internal error (<type>)"}`
+with one log line naming the exception type, never the request's text. The access log shows paths
+without their query strings. A `now` without an offset is read in `tz`.
 
 The embedding model is loaded (and warmed) at startup, not per request. Semantic search uses a
 Qdrant server when QDRANT_URL is set; otherwise the API never takes the embedded Qdrant (it is
@@ -23,16 +27,18 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 from datetime import datetime
 from typing import Annotated, Any, AsyncIterator, Optional
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from whisper_assets.core.llm.schemas import Category
-from whisper_assets.core.messages import BOT_NAME_RE, MAX_USER_ID_CHARS, InvalidMessageError
+from whisper_assets.core.messages import BOT_NAME_RE, MAX_USER_ID_CHARS, InvalidMessageError, check_text
 from whisper_assets.core.settings import Settings, get_settings
 from whisper_assets.core.timephrases import get_zone
 from whisper_assets.memory.retrieval import (
@@ -40,6 +46,15 @@ from whisper_assets.memory.retrieval import (
     RecallResult, UnknownBotError, get_facts, recall, warm_up,
 )
 from whisper_assets.stores.repository import memories
+
+log = logging.getLogger(__name__)
+
+
+def _unicode(v: str, what: str) -> str:
+    try:
+        return check_text(v, what)
+    except InvalidMessageError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class RecallRequest(RecallOptions):
@@ -58,14 +73,19 @@ class RecallRequest(RecallOptions):
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("query is empty")
-        return v
+        return _unicode(v, "query")
 
     @field_validator("user")
     @classmethod
     def _user_not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("user is empty")
-        return v
+        return _unicode(v, "user")
+
+    @field_validator("bot", "tz", mode="before")
+    @classmethod
+    def _valid_text(cls, v: Any, info: Any) -> Any:
+        return _unicode(v, info.field_name) if isinstance(v, str) else v
 
     def options(self, semantic: bool) -> RecallOptions:
         """The RecallOptions of this request (`now` without an offset read in `tz`); no semantic
@@ -99,6 +119,36 @@ class ErrorBody(BaseModel):
     detail: Any
 
 
+def _printable(text: str, limit: int = 300) -> str:
+    """`text` safe to encode as UTF-8 (lone surrogates escaped) and at most `limit` characters."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """pydantic/FastAPI errors without the `input` (and `ctx`) they carry: the caller's text is
+    never echoed back, and a lone surrogate in it cannot break the JSON response."""
+    return [{"loc": [_printable(str(p), 60) for p in e.get("loc", ())],
+             "msg": _printable(str(e.get("msg", "")).removeprefix("Value error, ")),
+             "type": str(e.get("type", ""))} for e in errors]
+
+
+class QueryStringFilter(logging.Filter):
+    """uvicorn's access log without query strings (they hold users' questions and ids)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?...", *args[3:])
+        return True
+
+
+def hide_query_strings() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryStringFilter) for f in access.filters):
+        access.addFilter(QueryStringFilter())
+
+
 def create_app(settings: Settings | None = None, *, store: Any = None, load_model: bool = True) -> FastAPI:
     """The FastAPI app. `store`: a MessageStore to search summaries in (default: a Qdrant server
     when QDRANT_URL is set, else none: Postgres vectors). `load_model=False` turns semantic
@@ -108,6 +158,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from whisper_assets.stores.postgres import get_engine
 
+        hide_query_strings()
         s = settings or get_settings()
         app.state.settings = s
         app.state.engine = get_engine(s)
@@ -137,17 +188,33 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
     )
     errors = {404: {"model": ErrorBody, "description": "unknown bot"}}
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": validation_errors(exc.errors())})
+
+    @app.middleware("http")
+    async def no_tracebacks(request: Request, call_next: Any) -> Any:
+        try:
+            return await call_next(request)
+        except Exception as exc:  # one short line: a traceback would carry the request's text
+            log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+            return JSONResponse(status_code=500, content={"detail": f"internal error ({type(exc).__name__})"})
+
     def run_recall(request: Request, body: RecallRequest) -> RecallResponse:
         state = request.app.state
         try:
+            options = body.options(semantic=state.embedder is not None)
+        except ValidationError as exc:  # a `now` without an offset that is out of range in `tz`
+            raise HTTPException(422, validation_errors(exc.errors())) from None
+        try:
             result = recall(
-                body.bot, body.user, body.query, body.options(semantic=state.embedder is not None),
+                body.bot, body.user, body.query, options,
                 engine=state.engine, store=state.store, embedder=state.embedder,
             )
         except UnknownBotError as exc:
             raise HTTPException(404, str(exc)) from None
-        except (RecallError, InvalidMessageError) as exc:
-            raise HTTPException(422, str(exc)) from None
+        except (RecallError, InvalidMessageError, ValueError) as exc:
+            raise HTTPException(422, _printable(str(exc))) from None
         return RecallResponse(**dict(result), context=result.as_context())
 
     @app.get("/recall", response_model=RecallResponse, responses=errors)
@@ -170,11 +237,15 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
     ) -> FactsResponse:
         """A user's facts, most confident first, with provenance."""
         try:
+            check_text(user, "user")
+        except InvalidMessageError as exc:
+            raise HTTPException(422, str(exc)) from None
+        try:
             items = get_facts(bot, user, category.value if category else None, limit, engine=request.app.state.engine)
         except UnknownBotError as exc:
             raise HTTPException(404, str(exc)) from None
         except (RecallError, InvalidMessageError) as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(422, _printable(str(exc))) from None
         return FactsResponse(bot=bot, user=user, category=category, facts=items)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": ErrorBody}})

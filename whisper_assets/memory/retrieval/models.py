@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from whisper_assets.stores.repository.memories import FactRow, SummaryRow
 
 UTC = timezone.utc
+MIN_NOW = datetime(2, 1, 1, tzinfo=UTC)
+MAX_NOW = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 class RecallError(ValueError):
@@ -62,6 +64,20 @@ class RecallOptions(BaseModel):
     @classmethod
     def _zone(cls, v: str) -> str:
         get_zone(v)  # ValueError naming the unknown zone
+        return v
+
+    @field_validator("now")
+    @classmethod
+    def _now_in_range(cls, v: Optional[datetime]) -> Optional[datetime]:
+        """A time UTC can hold, a year away from its ends (phrases look back and ahead from it)."""
+        if v is None or v.tzinfo is None or v.utcoffset() is None:
+            return v  # naive: recall refuses it (the API reads it in `tz` first)
+        try:
+            utc = v.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"now {v.isoformat()} is out of range: in UTC it falls outside years 1-9999") from None
+        if not MIN_NOW <= utc <= MAX_NOW:
+            raise ValueError(f"now {v.isoformat()} is out of range: use a time between years 2 and 9998")
         return v
 
 
