@@ -27,6 +27,61 @@ class RunOutcome:
     error: str | None = None
 
 
+# What each blocking check measures: (the metric, the metadata key of its threshold, and what to do).
+CHECK_HINTS: dict[str, tuple[str, str, str]] = {
+    "FACT_CONFIDENCE": (
+        "share_below_threshold", "max_share",
+        "too many facts were extracted with low confidence (or outside [0,1]): check the LLM backend and "
+        "model, then re-run with `whisper-assets backfill`; to accept them, raise WHISPER_CHECK_MAX_LOW_SHARE "
+        "or lower WHISPER_CHECK_MIN_CONFIDENCE",
+    ),
+    "JUNK_FACTS": (
+        "junk_facts", "",
+        "facts cite bot or unknown turns, are placeholders, have bad lengths or repeat: see the check's "
+        "examples in the Dagster UI (`whisper-assets dev`), fix the model or prompt, then `whisper-assets backfill`",
+    ),
+    "SUMMARY_QUALITY": (
+        "problems", "",
+        "a user with turns got no real summary (missing, a placeholder or a copy of one message): see the "
+        "check's examples in the Dagster UI, fix the model or prompt, then `whisper-assets backfill`",
+    ),
+}
+
+
+def _value(entry: Any) -> Any:
+    return getattr(entry, "value", entry)
+
+
+def describe_failed_check(check_name: str, asset: str, metadata: dict[str, Any]) -> str:
+    """One line: the check, its metric against its threshold, and what to do."""
+    metric, limit_key, hint = CHECK_HINTS.get(check_name, ("", "", "see the check in the Dagster UI"))
+    values = {k: _value(v) for k, v in metadata.items()}
+    parts = []
+    if metric in values:
+        limit = values.get(limit_key, 0) if limit_key else 0
+        parts.append(f"{metric} {values[metric]} (threshold {limit})")
+    if check_name == "FACT_CONFIDENCE":
+        if values.get("out_of_range"):
+            parts.append(f"out_of_range {values['out_of_range']} (threshold 0)")
+        if "threshold" in values:
+            parts.append(f"low = confidence under {values['threshold']}")
+    measured = "; ".join(parts) or ", ".join(f"{k} {v}" for k, v in values.items() if isinstance(v, (int, float)))
+    return f"check {check_name} on {asset} failed: {measured}. What to do: {hint}"
+
+
+def failed_check_messages(events: Iterable[Any]) -> list[str]:
+    """The failed blocking asset checks among a run's events, each as `describe_failed_check`."""
+    out = []
+    for event in events:
+        if getattr(event, "event_type_value", None) != "ASSET_CHECK_EVALUATION":
+            continue
+        data = event.event_specific_data
+        if data.passed or not getattr(data, "blocking", False):
+            continue
+        out.append(describe_failed_check(data.check_name, data.asset_key.to_user_string(), dict(data.metadata)))
+    return out
+
+
 def failure_message(error: Any) -> str:
     """The step's own error: Dagster wraps an exception raised in an op in a
     DagsterExecutionStepExecutionError whose message only names the op; its cause says why."""
@@ -66,8 +121,12 @@ def materialize_days(
         )
         error = None
         if not result.success:
+            checks = failed_check_messages(result.all_events)
             failures = [e for e in result.all_events if e.is_step_failure]
-            error = failure_message(failures[0].step_failure_data.error) if failures else "run failed"
+            if checks:  # a blocking check stopped the run: the step failures it caused say less
+                error = " | ".join(checks)
+            else:
+                error = failure_message(failures[0].step_failure_data.error) if failures else "run failed"
         outcomes.append(RunOutcome(tuple(bots), first, last, result.run_id, result.success, error))
     return outcomes
 

@@ -237,3 +237,31 @@ def stop_embedded_postgres(pgdata: Path) -> None:
     if server is None:
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
     server.cleanup()
+
+
+_CONNECT_FAILURE_RE = re.compile(
+    r'connection to server (?:at "(?P<host>[^"]+)"(?: \([^)]*\))?, port (?P<port>\d+)|on socket "(?P<socket>[^"]+)")'
+    r" failed: (?P<why>[^\n]*)"
+)
+
+
+def connection_failure(exc: BaseException) -> str | None:
+    """One line for an exception that means PostgreSQL cannot be reached ("cannot reach PostgreSQL at
+    127.0.0.1:1: connection refused"), or None for any other exception. Reads psycopg2's message,
+    directly or wrapped by SQLAlchemy (and by `__cause__` chains)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        orig = getattr(exc, "orig", None)
+        for candidate in (orig, exc):
+            if candidate is None:
+                continue
+            m = _CONNECT_FAILURE_RE.search(str(candidate))
+            if m:
+                where = m["socket"] or f"{m['host']}:{m['port']}"
+                why = m["why"].strip().rstrip(".")
+                return f"cannot reach PostgreSQL at {where}: {why[:1].lower() + why[1:] or 'connection failed'}"
+            if type(candidate).__name__ == "OperationalError" and "could not translate host name" in str(candidate):
+                return f"cannot reach PostgreSQL: {str(candidate).splitlines()[0].strip()}"
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return None

@@ -11,17 +11,26 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from whisper_assets.core.days import FIRST_DAY, latest_day
-from whisper_assets.core.messages import InvalidMessageError, validate_bot_name
+from whisper_assets.core.messages import InvalidMessageError, validate_bot_name, validate_user_id
 from whisper_assets.core.settings import Settings, SettingsError, load_settings
+from whisper_assets.interfaces.cli.errors import ErrorReportingGroup, debug_enabled, fail, set_debug
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Memory enrichment for chat bots.")
+app = typer.Typer(cls=ErrorReportingGroup, no_args_is_help=True, add_completion=False,
+                  help="Memory enrichment for chat bots.")
 db_app = typer.Typer(no_args_is_help=True, help="PostgreSQL schema.")
 app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an unexpected error.")) -> None:
+    """Memory enrichment for chat bots."""
+    set_debug(debug)
 
 
 def sample_corpus_path() -> Path:
@@ -44,8 +53,10 @@ def db_upgrade() -> None:
     from whisper_assets.stores.postgres import database_url, upgrade
 
     engine = sa.create_engine(database_url(_settings()), poolclass=sa.pool.NullPool)
-    applied = upgrade(engine)
-    engine.dispose()
+    try:
+        applied = upgrade(engine)
+    finally:
+        engine.dispose()
     console.print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
 
 
@@ -178,17 +189,26 @@ def _enrich(settings: Settings, days_by_bot: dict[str, list[date]]) -> bool:
         console.print("nothing to enrich: no pending messages")
         return True
     from whisper_assets.defs.instance import dagster_home
+    from whisper_assets.stores.postgres import get_engine
 
+    with get_engine(settings).connect():  # unreachable: one line (errors.py), before any run starts
+        pass
     stores = StoresResource.from_settings(settings)
     n = sum(len(d) for d in days_by_bot.values())
     with console.status(f"enriching {n} bot-day(s) through Dagster"):
-        outcomes = materialize_days(days_by_bot, stores=stores)
+        # Failures are reported below, one line each (a failed check with its metric and threshold);
+        # Dagster's own log lines (stack traces) only with --debug. Runs keep their logs in the UI.
+        outcomes = materialize_days(days_by_bot, stores=stores,
+                                    log_level="WARNING" if debug_enabled() else "CRITICAL")
     table = Table("bots", "days", "run", "result", title="enrichment runs",
                   caption=f"in the Dagster instance at {dagster_home(settings)} (shown by `whisper-assets dev`)")
     for o in outcomes:
         table.add_row(", ".join(o.bots), f"{o.first_day} .. {o.last_day}", o.run_id[:8],
-                      "[green]success[/green]" if o.success else f"[red]failed[/red]: {o.error}")
+                      "[green]success[/green]" if o.success else "[red]failed[/red] (below)")
     console.print(table)
+    for o in outcomes:
+        for line in ([] if o.success else (o.error or "run failed").split(" | ")):
+            err.print(f"[red]run {o.run_id[:8]} failed:[/red] {escape(line)}", highlight=False, soft_wrap=True)
     return all(o.success for o in outcomes)
 
 
@@ -252,9 +272,13 @@ def forget_cmd(
     settings = _settings()
     try:
         validate_bot_name(bot)
+        validate_user_id(user)
     except InvalidMessageError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--bot") from None
-    report = forget_user(get_engine(settings), lambda: open_store(settings), bot, user)
+        raise fail(str(exc)) from None
+    try:
+        report = forget_user(get_engine(settings), lambda: open_store(settings), bot, user)
+    except (ValueError, OverflowError) as exc:  # refused by forget_user itself
+        raise fail(str(exc)) from None
     _print_report(f"forgot {user} of {bot}", report.flat())
 
 
@@ -269,9 +293,18 @@ def prune_cmd(
     from whisper_assets.stores.qdrant import open_store
 
     settings = _settings()
+    ttl = ttl_days or settings.ttl_days
+    try:
+        datetime.now(timezone.utc) - timedelta(days=ttl)
+    except OverflowError:
+        raise fail(f"--ttl-days {ttl} reaches before the year 1: use at most "
+                   f"{(datetime.now(timezone.utc) - datetime(1, 1, 2, tzinfo=timezone.utc)).days}") from None
     engine = get_engine(settings)
-    with open_store(settings) as store:
-        report = prune(engine, store, ttl_days or settings.ttl_days, dry_run)
+    try:
+        with open_store(settings) as store:
+            report = prune(engine, store, ttl, dry_run)
+    except (ValueError, OverflowError) as exc:  # refused by prune itself
+        raise fail(str(exc)) from None
     _print_report(f"{'would delete' if dry_run else 'deleted'} everything before {report.cutoff}", report.flat())
 
 

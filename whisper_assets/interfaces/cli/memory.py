@@ -37,8 +37,9 @@ ANSWER_SYSTEM_PROMPT = (
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(2)
+    from whisper_assets.interfaces.cli.errors import fail
+
+    return fail(message, 2)
 
 
 def _settings() -> Settings:
