@@ -57,7 +57,7 @@ def _facts_in_message(text: str) -> list[Emit]:
         return []
     text = text.translate(_TRANSLATE)
     # Instructions to the system are no statements about the user: the one detector (llm/guard.py).
-    if not _GATE_RE.search(text) or injection_reason(text):
+    if not _GATE_RE.search(text) or injection_reason(text, paraphrases=False):
         return []
     found: dict[tuple[Category, str], float] = {}
     sentences = _sentences(text)
