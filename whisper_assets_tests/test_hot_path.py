@@ -125,6 +125,23 @@ BAD = {
     "65-char bot name": dict(bot="b" * 65),
     "empty user id": dict(user=""),
     "non-UUID message id": dict(message_id="not-a-uuid"),
+    "lone surrogate in content": dict(content="I said \ud800 this"),
+    "lone surrogate in user id": dict(user="user_\udc00"),
+    "int content": dict(content=42),
+    "None content": dict(content=None),
+    "bytes content": dict(content=b"I have a cat"),
+    "int user id": dict(user=7),
+    "None user id": dict(user=None),
+    "bytes user id": dict(user=b"user_alice"),
+    "int bot name": dict(bot=3),
+    "None bot name": dict(bot=None),
+    "bytes bot name": dict(bot=b"elena"),
+    "None role": dict(role=None),
+    "year 1 with +14:00": dict(timestamp=datetime.fromisoformat("0001-01-01T00:00:00+14:00")),
+    "year 9999 with -14:00": dict(timestamp=datetime.fromisoformat("9999-12-31T23:59:59-14:00")),
+    "year 9999 in UTC": dict(timestamp=datetime(9999, 12, 31, 23, 59, tzinfo=UTC)),
+    "naive year 1": dict(timestamp=datetime(1, 1, 1)),
+    "string timestamp": dict(timestamp="2025-11-09T08:15:00Z"),
 }
 
 
