@@ -439,7 +439,10 @@ def resolve_time_range(
     except OverflowError:
         raise ValueError(f"now {now.isoformat()} is out of range: in {zone.key} it falls outside years 1-9999") from None
     ctx = _Ctx(now_local.date(), now_local, week_start)
-    found = _compose(query, _candidates(query, ctx), ctx)
+    try:
+        found = _compose(query, _candidates(query, ctx), ctx)
+    except OverflowError:  # a `now` on the first or last day a date holds: no day before or after it
+        return None
     if not found:
         return None
     best = min(found, key=lambda cand: (cand.start, -(cand.end - cand.start)))
