@@ -21,7 +21,7 @@ from whisper_assets.defs.resources import LLMResource
 from whisper_assets.core.llm.backend import (
     BatchMessage, LLMOutputError, RateLimiter, Usage, check_batch, interpret, labels,
 )
-from whisper_assets.core.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS, OpenAIBackend
+from whisper_assets.core.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS, LLMEndpointError, OpenAIBackend
 from whisper_assets.core.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT
 from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut, Category
 from whisper_assets_tests.enrichment_helpers import (
@@ -167,8 +167,9 @@ def test_unknown_message_id_is_retried_then_accepted(stub):
 
 def test_unknown_message_id_that_persists_fails(stub):
     stub.default = lambda body: Reply(answer(body, extra_facts=[fact(["m9"], "made up")]))
-    with pytest.raises(LLMOutputError, match="not in the batch.*m9"):
+    with pytest.raises(LLMOutputError, match=r"fact #3 cites 1 message label\(s\) not in the batch") as err:
         backend(stub).enrich(BATCH)
+    assert "m9" not in str(err.value) and "made up" not in str(err.value)  # the model's text is not kept
     assert len(stub.chat_requests) == INVALID_OUTPUT_ATTEMPTS
 
 
@@ -186,10 +187,10 @@ def test_a_real_id_is_not_a_label(stub):
         (reply([], [{"user": "u1", "summary": "The user talked about work."}]), r"no summary for user labels \['u2'\]"),
         (reply([], [{"user": "u1", "summary": "The user talked about work."},
                     {"user": "u2", "summary": "The user talked about Lisbon."},
-                    {"user": "u3", "summary": "Somebody else entirely."}]), "unknown user label 'u3'"),
+                    {"user": "u3", "summary": "Somebody else entirely."}]), "summary #2 names a user label that is not in the batch"),
         (reply([], [{"user": "u1", "summary": "The user talked about work."},
                     {"user": "u1", "summary": "The user talked about a dog."},
-                    {"user": "u2", "summary": "The user talked about Lisbon."}]), "two summaries"),
+                    {"user": "u2", "summary": "The user talked about Lisbon."}]), "a second summary for user label u1"),
         (reply([fact([])]), "schema at facts.0.message_ids"),
         (reply([fact(["m1"], "  ")]), "schema at facts.0.fact"),
         (Reply(json.dumps([1, 2])), "schema"),
@@ -224,8 +225,9 @@ def test_500_then_success(stub):
 
 def test_500_beyond_max_retries_raises_without_output_retries(stub):
     stub.default = Error(500)
-    with pytest.raises(openai.InternalServerError):
+    with pytest.raises(LLMEndpointError, match="InternalServerError, HTTP 500") as err:
         backend(stub, max_retries=1).enrich(BATCH)
+    assert err.value.status_code == 500 and err.value.__suppress_context__
     assert len(stub.chat_requests) == 2  # the client's 1 + 1; not multiplied by the output retries
 
 
@@ -239,7 +241,7 @@ def test_delay_beyond_the_timeout_then_success(stub):
 
 def test_timeout_without_retries_raises(stub):
     stub.default = Delay(0.8)
-    with pytest.raises(openai.APITimeoutError):
+    with pytest.raises(LLMEndpointError, match="APITimeoutError"):
         backend(stub, max_retries=0, timeout_s=0.3).enrich(BATCH)
     assert len(stub.chat_requests) == 1
 
@@ -248,7 +250,7 @@ def test_a_proxy_page_instead_of_json_is_retried_by_the_client_or_fails(stub):
     stub.script(BrokenHTTP())
     try:
         result = backend(stub, max_retries=1).enrich(BATCH)
-    except (openai.APIError, LLMOutputError, json.JSONDecodeError):
+    except (LLMEndpointError, LLMOutputError, json.JSONDecodeError):
         return  # refused: fine, nothing is stored from it
     assert len(result.facts) == 3
 
@@ -298,3 +300,45 @@ def test_rate_limiter_allows_a_burst_then_paces():
     limiter.acquire()
     limiter.acquire()
     assert time.monotonic() - started >= 0.05
+
+
+# -- error texts: message ids, never message text or user ids (they outlive a forget) --------------
+
+def _assert_no_user_text(text: str) -> None:
+    for m in BATCH:
+        assert m.content not in text and m.user_id not in text
+    for word in ("nurse", "Biscuit", "Lisbon", "alice", "bob", "SECRET"):
+        assert word not in text
+
+
+def test_an_endpoint_error_quoting_the_prompt_keeps_only_its_status_and_code(stub):
+    stub.default = Error(400, body={"error": {"message": "flagged: 'I work as a nurse' by user_alice SECRET",
+                                              "type": "invalid_request_error", "code": "content_filter"}})
+    with pytest.raises(LLMEndpointError) as err:
+        backend(stub, max_retries=0).enrich(BATCH)
+    text = str(err.value)
+    assert "BadRequestError, HTTP 400, code content_filter" in text
+    _assert_no_user_text(text)
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no chained openai error
+
+
+@pytest.mark.parametrize(
+    ("out", "cites"),
+    [
+        (reply([fact(["m1", "m3"], "SECRET works as a nurse, told user_bob")]), [0, 2]),
+        (reply([fact(["m2", "m7"], "SECRET has a dog named Biscuit")]), [1]),
+        (reply([], [{"user": "u1", "summary": "SECRET The user talked about work."},
+                    {"user": "user_alice SECRET", "summary": "The user talked about being a nurse."}]), []),
+        (reply([fact(["m1"], "SECRET " + "x" * 400)]), []),
+    ],
+    ids=["mixed-users", "unknown-label", "made-up-user", "schema"],
+)
+def test_invalid_output_errors_cite_message_ids_never_text(stub, out, cites):
+    stub.default = out
+    with pytest.raises(LLMOutputError) as err:
+        backend(stub).enrich(BATCH)
+    text = str(err.value)
+    _assert_no_user_text(text)
+    assert "m7" not in text  # a label the model made up is model text too
+    for i in cites:
+        assert BATCH[i].message_id in text

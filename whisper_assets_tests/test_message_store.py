@@ -221,3 +221,68 @@ def test_embedded_store_is_exclusive_and_busy_is_reported(tmp_path):
     t.join()
     with open_store(settings, lock_timeout_s=5) as store:  # free again after the holder closed
         assert store.status_by_day() == []
+
+
+def _files_with(root, needle: bytes) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes())
+
+
+def test_delete_user_leaves_nothing_of_the_user_in_the_store_files(store, tmp_path):
+    gone = [_msg("elena", "gone_Zk4q", f"my secret is Quillbarrow{i}", 8 + i) for i in range(3)]
+    kept = [_msg("elena", "kept_Rb2n", f"I keep Ashfenwick{i}", 8 + i) for i in range(3)]
+    vectors = _vectors(6)
+    store.upsert_messages(gone + kept, vectors)
+    store.engine.upsert(store.summaries, [str(uuid.uuid4())], vectors[:1],
+                        [{"bot_name": "elena", "user_id": "gone_Zk4q", "day": "2026-11-09", "start_ts": 1,
+                          "summary": "talked about Quillbarrow"}])
+    store.engine.flush()
+    assert _files_with(tmp_path, b"Quillbarrow") and _files_with(tmp_path, b"gone_Zk4q")  # the check can fail
+
+    assert store.delete_user("elena", "gone_Zk4q") == {"messages": 3, "summaries": 1}
+    store.engine.flush()
+    assert _files_with(tmp_path, b"Quillbarrow") == [] and _files_with(tmp_path, b"gone_Zk4q") == []
+    # The rest is as it was: payloads, vectors (search finds each by its own vector), indexes, writes.
+    rows = store.day_messages("elena", "2026-11-09", with_vectors=True)
+    assert [r.message.content for r in rows] == [m.content for m in kept]
+    assert np.allclose([r.vector for r in rows], vectors[3:], atol=1e-6)
+    hit = store.search_messages("elena", "kept_Rb2n", vectors[4], None, 2**62, 1)
+    assert hit[0].id == kept[1].message_id
+    assert store.count_pending("elena", "2026-11-09") == 3
+    store.upsert_messages([_msg("elena", "kept_Rb2n", "one more", 20)], _vectors(1))
+    assert len(store.day_messages("elena", "2026-11-09")) == 4
+
+
+def _edge_with(root, contents):
+    engine = EdgeEngine(root)
+    s = MessageStore(engine, load_settings(data_dir=root.parent))
+    s.ensure_schema()
+    msgs = [_msg("elena", "alice", c, 8 + i) for i, c in enumerate(contents)]
+    s.upsert_messages(msgs, _vectors(len(msgs)))
+    return s
+
+
+@pytest.mark.parametrize("crash_after", ["staging", "marker", "first-rename", "second-rename"])
+def test_an_interrupted_compaction_is_finished_or_undone_on_open(tmp_path, crash_after):
+    """The rewrite's swap (EdgeEngine.compact) stopped at each step: the next open finds one
+    complete collection, the rewritten one once its marker was written, else the old one."""
+    root = tmp_path / "qdrant"
+    s = _edge_with(root, ["old one", "old two"])
+    s.engine.close()
+    s = _edge_with(tmp_path / "rewrite-src", ["new one"])  # a complete shard to play the rewrite
+    s.engine.close()
+    path, staging, done, old = EdgeEngine(root)._paths("messages")
+    (tmp_path / "rewrite-src" / "messages").rename(staging)
+    if crash_after != "staging":
+        done.touch()
+    if crash_after in ("first-rename", "second-rename"):
+        path.rename(old)
+    if crash_after == "second-rename":
+        staging.rename(path)
+
+    engine = EdgeEngine(root)
+    s = MessageStore(engine, load_settings(data_dir=tmp_path))
+    s.ensure_schema()
+    want = ["old one", "old two"] if crash_after == "staging" else ["new one"]
+    assert [m.message.content for m in s.day_messages("elena", "2026-11-09")] == want
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".") and "lock" not in p.name) == []
+    engine.close()

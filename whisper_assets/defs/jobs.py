@@ -11,7 +11,7 @@ from whisper_assets.defs.checks import pending_lag_check
 from whisper_assets.defs.partitions import bot_day_partitions
 from whisper_assets.defs.resources import StoresResource
 from whisper_assets.defs.run_tags import RETRY_ALL_STEPS
-from whisper_assets.memory.maintenance import forget_user, prune
+from whisper_assets.memory.maintenance import forget_user_by_sha256, prune
 
 enrichment_job = dg.define_asset_job(
     "enrichment_job",
@@ -49,19 +49,24 @@ def prune_job() -> None:
 
 
 class ForgetConfig(dg.Config):
+    """The user is named by the SHA-256 of their id (hex of the UTF-8 bytes, e.g.
+    `printf %s USER | sha256sum`): Dagster keeps a run's config and tags forever, so the plain id
+    must never be in them. `forgotten_users` keeps the same hash."""
+
     bot: str
-    user: str
+    user_sha256: str
 
 
 @dg.op
 def forget_user_op(context: dg.OpExecutionContext, config: ForgetConfig, stores: StoresResource) -> dg.Output:
-    report = forget_user(stores.engine(), stores.open_store, config.bot, config.user)
+    report = forget_user_by_sha256(stores.engine(), stores.open_store, config.bot, config.user_sha256)
     counts = report.flat()
-    context.log.info(f"forgot {config.user} of {config.bot}: {counts}")
+    # Nothing here may name the user: the event log outlives the forget.
+    context.log.info(f"forgot the user with SHA-256 {config.user_sha256[:12]}… of {config.bot}: {counts}")
     return dg.Output(None, metadata=counts)
 
 
-@dg.job(description="Erase one user of one bot everywhere.")
+@dg.job(description="Erase one user of one bot everywhere; config: bot and the SHA-256 of the user id.")
 def forget_user_job() -> None:
     forget_user_op()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -12,10 +13,13 @@ from sqlalchemy.engine import Engine
 from whisper_assets.core.messages import epoch_ms, validate_bot_name, validate_user_id
 from whisper_assets.stores.qdrant import MessageStore
 from whisper_assets.stores.repository import maintenance as repo
-from whisper_assets.stores.repository.enrichment import lock_bots, recompute_user_facts, record_forget
+from whisper_assets.stores.repository.enrichment import lock_bots, recompute_user_facts, record_forget, user_sha256
 from whisper_assets.stores.repository.maintenance import DAY_TABLES, USER_TABLES
 
-__all__ = ["DAY_TABLES", "USER_TABLES", "PruneReport", "Report", "forget_user", "prune"]
+__all__ = ["DAY_TABLES", "USER_TABLES", "PruneReport", "Report", "forget_user", "forget_user_by_sha256", "prune",
+           "user_sha256"]
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -30,6 +34,11 @@ class Report:
     def flat(self) -> dict[str, int]:
         """{"qdrant.messages": n, "postgres.user_facts": n, ...} for logs and metadata."""
         return {f"qdrant.{k}": v for k, v in self.qdrant.items()} | {f"postgres.{k}": v for k, v in self.postgres.items()}
+
+    def add(self, other: Report) -> None:
+        for mine, theirs in ((self.qdrant, other.qdrant), (self.postgres, other.postgres)):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
 
 
 @dataclass
@@ -89,7 +98,9 @@ def forget_user(
     waiting for the lock, since a run holding the lock may be waiting for the store.
     1. Under the lock (a run of the bot in flight commits first): record the forget (a hash of the
        user id and the time, sql/003), committed.
-    2. A turn at the store: delete the user's message and summary points. A run that read them
+    2. A turn at the store: delete the user's message and summary points and rewrite both
+       collections (`MessageStore.delete_user`: the embedded engine's write-ahead log and segments
+       keep deleted points until then; ~1 s at 10k points, ~9 s at 100k). A run that read them
        before drops the user's rows when it writes (`repository.enrichment.drop_forgotten`), and
        the summary vectors it copies after its commit are checked against the record.
     3. Under the lock again: delete the user's rows from every table.
@@ -105,4 +116,32 @@ def forget_user(
     with engine.begin() as conn:
         lock_bots(conn, [bot], exclusive=True)
         report.postgres.update(repo.delete_user_rows(conn, bot, user))
+    return report
+
+
+def forget_user_by_sha256(
+    engine: Engine, open_store: Callable[[], ContextManager[MessageStore]], bot: str, sha256: str
+) -> Report:
+    """`forget_user` for a user named by the SHA-256 (hex, of the UTF-8 id) — what the Dagster job
+    takes, since Dagster keeps a run's config forever and the plain id must not outlive the forget.
+    The hash is what `forgotten_users` keeps anyway. The id is found among the bot's user ids
+    (Postgres rows, Qdrant points); when none matches, the forget is still recorded (a run in flight
+    drops the user's rows) and the store still compacted (finishing an interrupted forget)."""
+    validate_bot_name(bot)
+    if not SHA256_HEX.fullmatch(sha256):
+        raise ValueError("user_sha256 must be the SHA-256 of the user id: 64 lower-case hex digits")
+    with engine.connect() as conn:
+        users = repo.users_with_sha256(conn, bot, sha256)
+    with open_store() as store:
+        users |= store.users_with_sha256(bot, sha256)
+    report = Report(qdrant={"messages": 0, "summaries": 0}, postgres=dict.fromkeys(USER_TABLES, 0))
+    if not users:
+        with engine.begin() as conn:
+            lock_bots(conn, [bot], exclusive=True)
+            repo.record_forget_sha256(conn, bot, sha256)
+        with open_store() as store:
+            store.compact()
+        return report
+    for user in sorted(users):  # one, unless SHA-256 collides
+        report.add(forget_user(engine, open_store, bot, user))
     return report

@@ -10,6 +10,7 @@ around store calls.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 import uuid
 import weakref
@@ -208,13 +209,32 @@ class MessageStore:
             self.engine.delete(name, where)
 
     def delete_user(self, bot_name: str, user_id: str) -> dict[str, int]:
-        """Delete one user's message and summary points; returns how many there were."""
+        """Delete one user's message and summary points and compact both collections, so that the
+        user's id and text are in none of the store's files (the embedded engine's write-ahead log
+        and segments keep deleted points until rewritten: `Engine.compact`). Returns how many
+        points there were. Compacts even when there were none: a forget that stopped between its
+        delete and the compaction is finished by running it again. Not for the TTL prune: the
+        compaction reads and writes the whole collection."""
         where = {"bot_name": bot_name, "user_id": user_id}
         counts = {}
         for kind, name in (("messages", self.messages), ("summaries", self.summaries)):
             counts[kind] = self.engine.count(name, where)
             self.engine.delete(name, where)
+            self.engine.compact(name)
         return counts
+
+    def users_with_sha256(self, bot_name: str, sha256: str) -> set[str]:
+        """The bot's user ids (message or summary points) whose SHA-256 (hex) is `sha256`."""
+        found = set()
+        for name in (self.messages, self.summaries):
+            found.update(u for u in self.engine.facet(name, "user_id", {"bot_name": bot_name})
+                         if hashlib.sha256(str(u).encode("utf-8")).hexdigest() == sha256)
+        return found
+
+    def compact(self) -> None:
+        """Rewrite both collections with their live points only (`Engine.compact`)."""
+        for name in (self.messages, self.summaries):
+            self.engine.compact(name)
 
     def replace_summaries(
         self, days_by_bot: Mapping[str, Sequence[str]], ids: Sequence[str], vectors: np.ndarray,

@@ -6,6 +6,8 @@ Both take filters as plain `{field: value | list | Range}` dicts, so the store l
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -58,6 +60,7 @@ class Engine(Protocol):
     def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None: ...
     def delete(self, name: str, where: Conditions) -> None: ...
     def search(self, name: str, vector: Sequence[float], where: Conditions, limit: int) -> list[Record]: ...
+    def compact(self, name: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -76,8 +79,24 @@ def _filter(models: Any, where: Conditions, range_cls: Any) -> Any:
     return models.Filter(must=must)
 
 
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class EdgeEngine:
-    """qdrant-edge: one EdgeShard per collection under `root`."""
+    """qdrant-edge: one EdgeShard per collection under `root`.
+
+    `compact(name)` rewrites a collection into a fresh shard directory and swaps it in, so deleted
+    points leave nothing in its files (write-ahead log and segments). The swap, under the store's
+    file lock like every open: build `.rewrite-<name>` beside it, flush and close it, write the marker
+    `.rewrite-<name>.done`, rename `<name>` to `.old-<name>` and `.rewrite-<name>` to `<name>`,
+    delete the marker and `.old-<name>`. A crash at any step is finished or undone by the next
+    `ensure_collection` (`_recover`): with the marker the new directory wins, without it the old one.
+    """
 
     def __init__(self, root: Path) -> None:
         import qdrant_edge
@@ -85,6 +104,31 @@ class EdgeEngine:
         self.q = qdrant_edge
         self.root = root
         self.shards: dict[str, Any] = {}
+        self.specs: dict[str, tuple[int, dict[str, str]]] = {}
+
+    def _config(self, dim: int) -> Any:
+        return self.q.EdgeConfig(vectors=self.q.EdgeVectorParams(size=dim, distance=self.q.Distance.Cosine))
+
+    def _paths(self, name: str) -> tuple[Path, Path, Path, Path]:
+        """The collection's directory, the rewrite's, the rewrite's done marker, the old one's."""
+        return (self.root / name, self.root / f".rewrite-{name}", self.root / f".rewrite-{name}.done",
+                self.root / f".old-{name}")
+
+    def _recover(self, name: str) -> None:
+        """Finish a rewrite that had reached its marker, or drop one that had not (see the class)."""
+        path, staging, done, old = self._paths(name)
+        if done.exists():
+            if staging.exists():
+                if path.exists():
+                    path.rename(old)
+                staging.rename(path)
+                _fsync_dir(self.root)
+            done.unlink()
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            if old.exists() and not path.exists():
+                old.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
 
     def _shard(self, name: str) -> Any:
         try:
@@ -96,8 +140,9 @@ class EdgeEngine:
         q = self.q
         if name in self.shards:
             return
+        self._recover(name)
         path = self.root / name
-        config = q.EdgeConfig(vectors=q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine))
+        config = self._config(dim)
         try:
             if (path / "wal").exists():
                 shard = q.EdgeShard.load(str(path), config)
@@ -112,11 +157,47 @@ class EdgeEngine:
                 ) from exc
             raise
         self.shards[name] = shard
+        self.specs[name] = (dim, dict(indexes))
+        self._index(shard, indexes)
+
+    def _index(self, shard: Any, indexes: dict[str, str]) -> None:
+        q = self.q
         existing = set(shard.info().payload_schema)
         kinds = {"keyword": q.PayloadSchemaType.Keyword, "integer": q.PayloadSchemaType.Integer}
         for field, kind in indexes.items():
             if field not in existing:
                 shard.update(q.UpdateOperation.create_field_index(field, kinds[kind]))
+
+    def compact(self, name: str) -> None:
+        """Rewrite the collection with only its live points (ids, vectors, payloads, indexes as they
+        are) into a fresh shard and swap it in: what was deleted is in none of its files any more,
+        neither the write-ahead log nor the segments. Reads and writes the whole collection (see
+        README, Stores, for its cost), so only a forget calls it. The caller holds the file lock."""
+        old = self._shard(name)
+        dim, indexes = self.specs[name]
+        path, staging, done, old_dir = self._paths(name)
+        shutil.rmtree(staging, ignore_errors=True)
+        new = self.q.EdgeShard.create(str(staging), self._config(dim))
+        try:
+            self._index(new, indexes)
+            offset = None
+            while True:
+                records, offset = old.scroll(self.q.ScrollRequest(
+                    offset=offset, limit=SCROLL_PAGE, with_payload=True, with_vector=True))
+                if records:
+                    new.update(self.q.UpdateOperation.upsert_points(
+                        [self.q.Point(r.id, r.vector, r.payload) for r in records]))
+                if offset is None:
+                    break
+            new.flush()
+        finally:
+            new.close()
+        del self.shards[name]
+        old.close()  # nothing to flush: the old files are going
+        done.touch()
+        _fsync_dir(self.root)
+        self._recover(name)
+        self.shards[name] = self.q.EdgeShard.load(str(path), self._config(dim))
 
     def _where(self, where: Conditions) -> Any:
         return _filter(self.q, where, self.q.RangeFloat)
@@ -260,6 +341,18 @@ class ClientEngine:
 
     def flush(self) -> None:
         """Server writes are acknowledged with wait=True; nothing to flush."""
+
+    def compact(self, name: str) -> None:
+        """Local mode (tests): VACUUM the collection's SQLite file, whose free pages hold deleted points
+        unless SQLite zeroes them (`secure_delete`, on in the build this was tested with). A Qdrant server cannot be compacted through its API (README, Stores: its WAL and
+        snapshots keep deleted points until they roll over); nothing is done there."""
+        from qdrant_client.local.qdrant_local import QdrantLocal
+
+        local = getattr(self.client, "_client", None)
+        if isinstance(local, QdrantLocal):
+            storage = getattr(local.collections.get(name), "storage", None)
+            if storage is not None:
+                storage.storage.execute("VACUUM")
 
     def close(self) -> None:
         self.client.close()

@@ -100,18 +100,33 @@ def labels(batch: Sequence[BatchMessage]) -> tuple[dict[str, BatchMessage], dict
     return message_labels, {label: user for user, label in user_labels.items()}
 
 
+def _cited(labels_: Sequence[str], by_label: dict[str, BatchMessage]) -> str:
+    """The batch's messages a fact cites, as message ids: what an error may name (never text)."""
+    return ", ".join(sorted({by_label[label].message_id for label in labels_ if label in by_label})) or "none"
+
+
 def interpret(out: BatchOut, batch: Sequence[BatchMessage]) -> tuple[list[Fact], dict[str, SummaryDraft]]:
-    """Map labels back to ids and enforce the invariants; raise LLMOutputError on any breach."""
+    """Map labels back to ids and enforce the invariants; raise LLMOutputError on any breach.
+
+    The errors end up in `enrichment_metadata.error` and Dagster's event and compute logs, which a
+    forget does not rewrite: they name the fact by its position and the batch's message ids it
+    cites, never the model's text (it may quote a message), a user id, or a label the model made up.
+    """
     by_label, users = labels(batch)
     facts = []
-    for fact in out.facts:
+    for i, fact in enumerate(out.facts):
         unknown = [mid for mid in fact.message_ids if mid not in by_label]
         if unknown:
-            raise LLMOutputError(f"fact {fact.fact!r} cites message ids not in the batch: {unknown}")
+            raise LLMOutputError(
+                f"fact #{i} cites {len(unknown)} message label(s) not in the batch"
+                f" (its known citations: {_cited(fact.message_ids, by_label)})"
+            )
         speakers = {by_label[mid].user_id for mid in fact.message_ids}
         if len(speakers) != 1:
             # A fact belongs to the one user who said it; a mixed citation is ambiguous.
-            raise LLMOutputError(f"fact {fact.fact!r} cites messages of {len(speakers)} different users")
+            raise LLMOutputError(
+                f"fact #{i} cites messages of {len(speakers)} different users: {_cited(fact.message_ids, by_label)}"
+            )
         facts.append(Fact(
             user_id=speakers.pop(),
             category=fact.category,
@@ -120,11 +135,11 @@ def interpret(out: BatchOut, batch: Sequence[BatchMessage]) -> tuple[list[Fact],
             source_message_ids=tuple(sorted({by_label[mid].message_id for mid in fact.message_ids})),
         ))
     summaries: dict[str, SummaryDraft] = {}
-    for s in out.summaries:
+    for i, s in enumerate(out.summaries):
         if s.user not in users:
-            raise LLMOutputError(f"summary for unknown user label {s.user!r}")
+            raise LLMOutputError(f"summary #{i} names a user label that is not in the batch")
         if users[s.user] in summaries:
-            raise LLMOutputError(f"two summaries for user label {s.user!r}")
+            raise LLMOutputError(f"summary #{i} is a second summary for user label {s.user}")
         topics = tuple(dict.fromkeys(" ".join(t.split())[:60] for t in s.topics if t.strip()))
         summaries[users[s.user]] = SummaryDraft(users[s.user], " ".join(s.summary.split()), topics)
     missing = sorted(label for label, user in users.items() if user not in summaries)

@@ -3,12 +3,19 @@
 Transport faults (429 with Retry-After, 5xx, timeouts, dropped connections) are retried by the
 openai client itself with exponential backoff; invalid answers (bad JSON, schema or invariant
 breaches) are retried here with tenacity, then the batch fails with LLMOutputError.
+
+Errors raised from here end up in `enrichment_metadata.error` and in Dagster's event and compute
+logs, which a forget does not rewrite: they name the message ids and field paths involved, never
+text the model or the endpoint sent back (it may quote a message) nor a user id. A transport fault
+the client gave up on is raised as `LLMEndpointError`, which keeps the status code and the error's
+code but not the endpoint's message, and suppresses the openai exception it replaces.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Sequence
+import re
+from typing import Any, Sequence
 
 import openai
 from pydantic import ValidationError
@@ -26,6 +33,34 @@ INVALID_OUTPUT_ATTEMPTS = 3
 
 class LLMNotConfiguredError(ValueError):
     """The openai backend was chosen without an endpoint or key."""
+
+
+class LLMEndpointError(RuntimeError):
+    """The endpoint failed after the client's retries (status, timeout, connection). The text names
+    the openai error class, the HTTP status and the error's short code, never the endpoint's message."""
+
+    def __init__(self, message: str, status_code: int | None = None, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.usage = usage
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _endpoint_error(exc: openai.APIError, spent: Usage) -> LLMEndpointError:
+    status = getattr(exc, "status_code", None)
+    parts = [type(exc).__name__] + ([f"HTTP {status}"] if status is not None else [])
+    code = exc.code if isinstance(exc.code, str) and _IDENTIFIER.fullmatch(exc.code) else None
+    if code:
+        parts.append(f"code {code}")
+    return LLMEndpointError(f"LLM endpoint failed: {', '.join(parts)} (its message is not kept)", status, spent)
+
+
+def _schema_path(loc: Sequence[Any]) -> str:
+    """A validation error's location with list positions and our field names only."""
+    return ".".join(str(p) if isinstance(p, int) or _IDENTIFIER.fullmatch(str(p)) and str(p).islower() else "?"
+                    for p in loc)
 
 
 def openai_client(settings: Settings) -> openai.OpenAI:
@@ -90,7 +125,8 @@ class OpenAIBackend:
                 )
             except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
                 # A 200 whose body is not a chat completion (e.g. a proxy's error page).
-                raise LLMOutputError(f"endpoint answered with an unreadable response: {exc}") from None
+                raise LLMOutputError(
+                    f"endpoint answered with an unreadable response ({type(exc).__name__})") from None
             usage = response.usage
             tokens_in = usage.prompt_tokens if usage else 0
             tokens_out = usage.completion_tokens if usage else 0
@@ -104,9 +140,9 @@ class OpenAIBackend:
             except json.JSONDecodeError as exc:
                 raise LLMOutputError(f"model answer is not JSON: {exc.msg}") from None
             except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise LLMOutputError(f"model answer fails the schema at {where}: {first['msg']}") from None
+                first = exc.errors(include_input=False, include_url=False)[0]
+                raise LLMOutputError(
+                    f"model answer fails the schema at {_schema_path(first['loc'])}: {first['msg']}") from None
             facts, summaries = interpret(out, batch)
             return BatchResult(facts, summaries, spent)
 
@@ -114,3 +150,5 @@ class OpenAIBackend:
             return attempt()
         except LLMOutputError as exc:
             raise LLMOutputError(f"{exc} (after {INVALID_OUTPUT_ATTEMPTS} attempts)", usage=spent) from None
+        except openai.APIError as exc:
+            raise _endpoint_error(exc, spent) from None

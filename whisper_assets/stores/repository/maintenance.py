@@ -70,3 +70,26 @@ def delete_user_rows(conn: Connection, bot: str, user: str) -> dict[str, int]:
         ).rowcount
         for table in USER_TABLES
     }
+
+
+_SHA256_OF_USER = "encode(sha256(convert_to(user_id, 'UTF8')), 'hex')"
+
+
+def users_with_sha256(conn: Connection, bot: str, sha256: str) -> set[str]:
+    """The user ids of `bot` in any per-user table whose SHA-256 (hex) is `sha256`: how a forget
+    named by its hash (the Dagster job, whose run config is kept forever) finds the rows it erases.
+    Scans the bot's rows of each table once (a forget is rare)."""
+    found: set[str] = set()
+    for table in USER_TABLES:
+        found.update(conn.execute(sa.text(
+            f"SELECT DISTINCT user_id FROM {table} WHERE bot_name = :bot AND {_SHA256_OF_USER} = :sha"
+        ), {"bot": bot, "sha": sha256}).scalars())
+    return found
+
+
+def record_forget_sha256(conn: Connection, bot: str, sha256: str) -> None:
+    """`enrichment.record_forget` for a user known only by the hash (sql/003 keeps nothing else)."""
+    conn.execute(sa.text(
+        "INSERT INTO forgotten_users (bot_name, user_sha256, forgotten_at) VALUES (:bot, :sha, clock_timestamp())"
+        " ON CONFLICT (bot_name, user_sha256) DO UPDATE SET forgotten_at = EXCLUDED.forgotten_at"
+    ), {"bot": bot, "sha": sha256})
