@@ -129,7 +129,8 @@ def validation_errors(errors: Any) -> list[dict[str, Any]]:
     """pydantic/FastAPI errors without the `input` (and `ctx`) they carry: the caller's text is
     never echoed back, and a lone surrogate in it cannot break the JSON response."""
     return [{"loc": [_printable(str(p), 60) for p in e.get("loc", ())],
-             "msg": _printable(str(e.get("msg", "")).removeprefix("Value error, ")),
+             "msg": "not valid Unicode text (a lone surrogate?)" if e.get("type") == "string_unicode"
+             else _printable(str(e.get("msg", "")).removeprefix("Value error, ")),
              "type": str(e.get("type", ""))} for e in errors]
 
 

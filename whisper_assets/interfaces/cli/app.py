@@ -71,7 +71,8 @@ def _ingest(path: Path, fmt: str, settings: Settings) -> int:
         task = progress.add_task(path.name, total=sum(r.item is not None for r in records))
         report = ingest(records, settings, on_progress=lambda n: progress.advance(task, n))
     for where, reason in report.errors:
-        err.print(f"[yellow]skipped[/yellow] {path.name} {where}: {reason}")
+        err.print(f"[yellow]skipped[/yellow] {escape(path.name)} {escape(where)}: {escape(reason)}",
+                  highlight=False, soft_wrap=True)
     console.print(
         f"{path.name}: {report.records} records, {report.stored} stored, {report.unchanged} unchanged "
         f"(already stored with the same content), {report.duplicates} duplicates (same message id "

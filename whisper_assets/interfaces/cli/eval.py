@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate the pipeline against benchmark data.")
 console = Console()
@@ -50,7 +51,7 @@ def locomo_cmd(
                               threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
                               progress=lambda msg: status.update(msg))
     except (EvalError, SettingsError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     paths = write_report(result, out)
     h = headline(result)
