@@ -19,7 +19,7 @@ from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.run_tags import RANGE_END, RANGE_START
 from whisper_assets.core.enrichment.scheduling import SensorState
 from whisper_assets.memory.hot_path import MessageIn, store_messages
-from whisper_assets.memory.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune
+from whisper_assets.memory.maintenance import DAY_TABLES, USER_TABLES, forget_user, prune, user_sha256
 from whisper_assets.core.messages import Message, Role
 from whisper_assets.defs.partitions import bots_partitions
 from whisper_assets.defs.runs import materialize_days
@@ -572,7 +572,7 @@ def test_forget_user_job_in_process(settings, stores, instance):
     before_rows = user_rows(settings, "elena", "user_1")
     untouched = others(settings)
     result = forget_user_job.execute_in_process(
-        run_config={"ops": {"forget_user_op": {"config": {"bot": "elena", "user": "user_1"}}}},
+        run_config={"ops": {"forget_user_op": {"config": {"bot": "elena", "user_sha256": user_sha256("user_1")}}}},
         resources={"stores": stores}, instance=instance,
     )
     assert result.success
@@ -584,11 +584,12 @@ def test_forget_user_job_in_process(settings, stores, instance):
     assert others(settings) == untouched
 
 
-@pytest.mark.parametrize("bot, user", [("bad|bot", "user_1"), ("elena", ""), ("elena", "x" * 500)])
-def test_forget_user_job_refuses_invalid_input(settings, stores, instance, bot, user):
+@pytest.mark.parametrize("bot, user_sha256", [("bad|bot", user_sha256("user_1")), ("elena", ""),
+                                              ("elena", "user_1"), ("elena", user_sha256("user_1").upper())])
+def test_forget_user_job_refuses_invalid_input(settings, stores, instance, bot, user_sha256):
     store_messages(conversation()[:1], settings)
     result = forget_user_job.execute_in_process(
-        run_config={"ops": {"forget_user_op": {"config": {"bot": bot, "user": user}}}},
+        run_config={"ops": {"forget_user_op": {"config": {"bot": bot, "user_sha256": user_sha256}}}},
         resources={"stores": stores}, instance=instance, raise_on_error=False,
     )
     assert not result.success
