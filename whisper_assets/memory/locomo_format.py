@@ -169,7 +169,7 @@ class LocomoSample:
             if n not in by_number:
                 out.append(f"session_{n}: missing or unreadable session_{n}_date_time; session skipped")
                 continue
-            out += [f"session_{n} turn {t.position + 1}: {t.reason}; skipped"
+            out += [f"session_{n} turn {t.position + 1}: needs speaker and text; skipped"
                     for t in by_number[n].skipped_turns]
         return out + [f"qa {q.index}: {q.reason}; skipped" for q in self.skipped_qa]
 
