@@ -115,7 +115,7 @@ def test_rematerializing_a_day_gives_identical_rows(settings, stub):
     assert set(points) == expected and len(points) == count(settings, "conversation_summaries") == 2
     assert {p["user_id"] for p in points.values()} == {"user_a", "user_b"}
     assert [r["status"] for r in runs(settings)] == ["success", "success"]
-    assert len(stub.chat_requests) == 2
+    assert len(stub.chat_requests) == 4  # one call per user per run: users never share a call
 
 
 # 2 -----------------------------------------------------------------------------------------------
@@ -252,27 +252,19 @@ def test_facts_attach_to_the_user_who_said_them(settings, stub):
     assert s["user_b"]["sources"] == sorted([ids[1], ids[3]]) and "night shift" not in s["user_b"]["text"]
 
 
-def test_a_fact_citing_two_users_fails_the_partition_and_writes_nothing(settings, stub):
-    store(settings, [
-        say("user_a", "I work as a nurse on the night shift", 0),
-        say("user_b", "I work as a nurse on the day shift", 1),
-    ])
-
-    def mixed(body: dict[str, Any]) -> list[dict[str, Any]]:
-        batch = batch_of(body)
-        return [{"message_ids": [batch["u1"][0]["id"], batch["u2"][0]["id"]], "category": "occupation",
-                 "fact": "works as a nurse", "confidence": 0.9}]
-
-    stub.default = echo_responder(extra_facts=mixed)
+def test_users_never_share_an_llm_call(settings, stub):
+    """Each call carries one user's turns (labelled u1), so whatever a model makes of one user's
+    message can only cite that user's turns (see test_grounding.py for the planted-fact attack)."""
+    ids = store(settings, conversation())
     outcome = enrich(settings, stub)
-    assert not outcome.success
-    assert "different users" in (outcome.error or "")
-    assert len(stub.chat_requests) == INVALID_OUTPUT_ATTEMPTS
-    assert_nothing_written(settings)
-    [run] = runs(settings)
-    assert run["status"] == "failed" and "different users" in run["error"]
-    assert run["bot_name"] == BOT and run["day"] == DAY
-    assert set(statuses(settings).values()) == {"pending"}
+    assert outcome.success, outcome.error
+    batches = sent_batches(stub)
+    assert len(batches) == 2 and all(list(b) == ["u1"] for b in batches)
+    by_text = {m.content: m.user for m in conversation()}
+    assert all(len({by_text[m["text"]] for m in b["u1"]}) == 1 for b in batches)
+    assert sorted(by_text[b["u1"][0]["text"]] for b in batches) == ["user_a", "user_b"]
+    assert [f[0] for f in facts(settings)] == ["user_a", "user_a", "user_b"]
+    assert len(ids) == 6
 
 
 # 6 -----------------------------------------------------------------------------------------------
@@ -291,7 +283,7 @@ def test_a_failed_rerun_leaves_the_partition_exactly_as_it_was(settings, stub):
     stub.default = Malformed("{'facts': [oops")
     bad = enrich(settings, stub)
     assert not bad.success and "not JSON" in (bad.error or "")
-    assert len(stub.chat_requests) == INVALID_OUTPUT_ATTEMPTS
+    assert len(stub.chat_requests) == 2 * INVALID_OUTPUT_ATTEMPTS  # two users, a call each
     assert snapshot(settings) == before
     assert summary_points(settings) == points_before
     assert {m: (p["enrichment_status"], p["enrichment_run_id"])
@@ -302,7 +294,7 @@ def test_a_failed_rerun_leaves_the_partition_exactly_as_it_was(settings, stub):
     stub.default = Error(500)
     worse = enrich(settings, stub, max_retries=1)
     assert not worse.success and "InternalServerError" in (worse.error or "")
-    assert len(stub.chat_requests) == 2
+    assert len(stub.chat_requests) == 2 * 2  # two users, each call tried twice by the client
     assert snapshot(settings) == before
     assert summary_points(settings) == points_before
     assert day_status(settings) == {DAY.isoformat(): (1, 6)}
@@ -322,12 +314,12 @@ def test_malformed_answer_then_valid_succeeds_and_counts_both_calls(settings, st
     stub.script(Malformed("Sure! Here are the facts: ..."))
     outcome = enrich(settings, stub, instance=instance)
     assert outcome.success, outcome.error
-    assert len(stub.chat_requests) == 2
+    assert len(stub.chat_requests) == 3  # two users' calls, one of them answered twice
     assert count(settings, "fact_observations") == 3
     md = instance.get_latest_materialization_event(dg.AssetKey("extracted_facts")).asset_materialization.metadata
-    assert md["llm_calls"].value == 2
+    assert md["llm_calls"].value == 3
     [run] = runs(settings)
-    assert run["status"] == "success" and run["llm_calls"] == 2
+    assert run["status"] == "success" and run["llm_calls"] == 3
 
 
 def test_transport_faults_are_retried_by_the_client(settings, stub):
@@ -433,14 +425,15 @@ def test_materialization_metadata_carries_usage_cost_and_preview(settings, stub)
     assert event is not None and event.run_id == outcome.run_id
     assert event.dagster_event.partition == str(partition_key(BOT, DAY))
     md = event.asset_materialization.metadata
-    expected_cost = round((1000 * 0.15 + 200 * 0.60) / 1_000_000, 6)
-    assert md["llm_calls"].value == 1
-    assert md["tokens_in"].value == 1000
-    assert md["tokens_out"].value == 200
+    expected_cost = round(2 * (1000 * 0.15 + 200 * 0.60) / 1_000_000, 6)  # two users: a call each
+    assert md["llm_calls"].value == 2
+    assert md["tokens_in"].value == 2000
+    assert md["tokens_out"].value == 400
     assert md["cost_usd"].value == pytest.approx(expected_cost)
     assert md["model"].value == "gpt-4o-mini"
     assert md["prompt_version"].value == PROMPT_VERSION
     assert md["facts"].value == 3
+    assert md["facts_rejected"].value == 0 and md["facts_rejected_by_reason"].value == {}
     preview = md["preview"]
     assert isinstance(preview, dg.MarkdownMetadataValue)
     # Counts per partition only: run metadata outlives a forgotten user, so no ids or texts.
@@ -450,12 +443,12 @@ def test_materialization_metadata_carries_usage_cost_and_preview(settings, stub)
 
     summaries_md = instance.get_latest_materialization_event(
         dg.AssetKey("windowed_summaries")).asset_materialization.metadata
-    assert summaries_md["summaries"].value == 2 and summaries_md["llm_calls"].value == 1
+    assert summaries_md["summaries"].value == 2 and summaries_md["llm_calls"].value == 2
 
     [run] = runs(settings)
     assert (run["status"], run["llm_calls"], run["tokens_in"], run["tokens_out"], run["model"],
             run["prompt_version"], run["fact_count"], run["summary_count"], run["message_count"]) == (
-        "success", 1, 1000, 200, "gpt-4o-mini", PROMPT_VERSION, 3, 2, 6)
+        "success", 2, 2000, 400, "gpt-4o-mini", PROMPT_VERSION, 3, 2, 6)
     assert float(run["cost_usd"]) == pytest.approx(expected_cost)
     assert run["run_id"] == outcome.run_id and run["duration_s"] >= 0
 
@@ -507,8 +500,8 @@ def test_a_failed_partition_still_accounts_for_its_llm_calls(settings, stub):
     assert not enrich(settings, stub).success
     [run] = runs(settings)
     assert run["status"] == "failed"
-    # Three calls were made (and would be paid for); the run record says so.
-    assert run["llm_calls"] == INVALID_OUTPUT_ATTEMPTS and run["tokens_in"] > 0 and run["tokens_out"] > 0
+    # Three calls per user were made (and would be paid for); the run record says so.
+    assert run["llm_calls"] == 2 * INVALID_OUTPUT_ATTEMPTS and run["tokens_in"] > 0 and run["tokens_out"] > 0
 
 
 def test_run_outcome_names_the_cause_of_a_failed_step(settings, stub, monkeypatch):

@@ -99,7 +99,8 @@ def enrich_messages(
     pids = partition_ids(context.partition_keys)
     backend = llm.get_backend()
     results = enrich_partitions(
-        partition_io.group_by_partition(pending_messages, pids), backend, llm.concurrency_limit(), context.run_id
+        partition_io.group_by_partition(pending_messages, pids), backend, llm.concurrency_limit(), context.run_id,
+        embedder=stores.embedder(),
     )
     duration = time.monotonic() - started
     records = [
@@ -125,6 +126,10 @@ def enrich_messages(
     facts = [f for r in results for f in r.facts]
     summaries = [s for r in results for s in r.summaries]
     usage = sum((r.usage for r in results), start=Usage())
+    rejected: dict[str, int] = {}
+    for r in results:
+        for reason, n in r.rejected_facts.items():
+            rejected[reason] = rejected.get(reason, 0) + n
     common = {
         "model": backend.model,
         "prompt_version": backend.prompt_version,
@@ -138,6 +143,9 @@ def enrich_messages(
     yield dg.Output(facts, "extracted_facts", metadata={
         **common,
         "facts": len(facts),
+        # Grounding (core/enrichment/grounding.py): counts per reason only, never texts or users.
+        "facts_rejected": sum(rejected.values()),
+        "facts_rejected_by_reason": dg.MetadataValue.json(dict(sorted(rejected.items()))),
         "mean_confidence": round(sum(f.confidence for f in facts) / len(facts), 4) if facts else 0.0,
         "preview": _preview(facts, _pid, facts=len, users=lambda g: len({f.user_id for f in g}),
                             mean_confidence=lambda g: round(sum(f.confidence for f in g) / len(g), 3),

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
+from whisper_assets.core.enrichment.grounding import count_rejections, ground
 from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
+from whisper_assets.core.embedding import get_embedder
 from whisper_assets.core.llm.backend import BatchMessage, BatchResult, EnrichmentBackend, Fact, SummaryDraft, Usage
 from whisper_assets.core.llm.guard import injection_reason
 from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL
@@ -31,6 +33,7 @@ class PartitionResult:
     skipped: dict[str, str] = field(default_factory=dict)  # message_id -> reason
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
+    rejected_facts: dict[str, int] = field(default_factory=dict)  # grounding reason -> facts rejected
 
 
 def window(day: date) -> tuple[datetime, datetime]:
@@ -53,23 +56,16 @@ def select_turns(messages: Sequence[StagedMessage]) -> tuple[list[StagedMessage]
 
 
 def plan_batches(turns: Sequence[StagedMessage], limit: int = MAX_MESSAGES_PER_CALL) -> list[list[StagedMessage]]:
-    """Pack whole users (in user order) into batches of <= limit; split a user only when larger."""
+    """One user per batch (in user order), split into <= limit turns when larger.
+
+    Users never share an LLM call: a model that obeys an instruction in one user's turn can only
+    write facts citing that user's turns, which grounding then checks. Sharing saved about half
+    the calls (sample corpus 13.6 -> 7.5, LoCoMo dev 9.6 -> 4.8 per 100 messages), but grounding
+    alone let 9 of 12 planted facts close to the victim's own words through (README)."""
     by_user: dict[str, list[StagedMessage]] = {}
     for m in sorted(turns, key=lambda m: (m.user_id, m.ts, m.message_id)):
         by_user.setdefault(m.user_id, []).append(m)
-    batches: list[list[StagedMessage]] = []
-    current: list[StagedMessage] = []
-    for user_turns in by_user.values():
-        if len(user_turns) > limit:
-            batches.extend(user_turns[i : i + limit] for i in range(0, len(user_turns), limit))
-            continue
-        if len(current) + len(user_turns) > limit:
-            batches.append(current)
-            current = []
-        current.extend(user_turns)
-    if current:
-        batches.append(current)
-    return batches
+    return [user_turns[i : i + limit] for user_turns in by_user.values() for i in range(0, len(user_turns), limit)]
 
 
 def _merge_facts(facts: list[Fact]) -> list[Fact]:
@@ -103,9 +99,15 @@ def assemble(
     skipped: dict[str, str],
     backend: EnrichmentBackend,
     run_id: str | None,
+    embedder: Any = None,
 ) -> PartitionResult:
+    """The partition's rows. Every fact passes grounding (core/enrichment/grounding.py) first,
+    whatever backend made it: the rejected ones are only counted, per reason."""
     ts_of = {m.message_id: m.ts for m in messages}
     facts = _merge_facts([f for r in results for f in r.facts])
+    verdicts = ground(facts, {m.message_id: m for m in messages}, embedder or get_embedder()) if facts else []
+    rejected = count_rejections(verdicts)
+    facts = [f for f, v in zip(facts, verdicts) if v.keep]
     observations = [
         FactObservation(
             bot_name, day, f.user_id, f.category.value, f.fact, f.confidence, f.source_message_ids,
@@ -135,7 +137,8 @@ def assemble(
     usage = Usage()
     for r in results:
         usage = usage + r.usage
-    return PartitionResult(bot_name, day, len(messages), observations, summaries, skipped, usage)
+    return PartitionResult(bot_name, day, len(messages), observations, summaries, skipped, usage,
+                           rejected_facts=rejected)
 
 
 def _as_batch(batch: Sequence[StagedMessage]) -> list[BatchMessage]:
@@ -147,8 +150,10 @@ def enrich_partitions(
     backend: EnrichmentBackend,
     concurrency: int,
     run_id: str | None = None,
+    embedder: Any = None,
 ) -> list[PartitionResult]:
-    """Enrich every partition; a partition whose batch fails gets `error` and no rows."""
+    """Enrich every partition; a partition whose batch fails gets `error` and no rows.
+    `embedder` embeds fact texts for grounding (default: the process's embedder)."""
     planned: dict[PartitionId, tuple[list[list[StagedMessage]], dict[str, str]]] = {}
     for pid, messages in partitions.items():
         turns, skipped = select_turns(messages)
@@ -174,7 +179,8 @@ def enrich_partitions(
                 # What its batches cost is still accounted (enrichment_metadata).
                 out.append(PartitionResult(pid[0], pid[1], len(partitions[pid]), usage=spent, error=error))
                 continue
-            out.append(assemble(pid[0], pid[1], partitions[pid], batches, results, skipped, backend, run_id))
+            out.append(assemble(pid[0], pid[1], partitions[pid], batches, results, skipped, backend, run_id,
+                                embedder))
     return out
 
 
