@@ -279,8 +279,11 @@ def test_two_concurrent_cli_runs_of_one_bot_leave_the_rows_of_one_run(tmp_path, 
     persistent_instance(settings).dispose()
     gate = HoldFirstCall(settings, timeout_s=SETTLE_S)
     with StubLLMServer(default=gate) as stub:
+        # One call at a time: a run makes one call per user (users never share a call), so a second
+        # call arriving while the first is held can only be the other run's.
         env = process_env(settings, WHISPER_LLM_BACKEND="openai", OPENAI_BASE_URL=stub.base_url, OPENAI_API_KEY="x",
-                          WHISPER_LLM_MODEL="stub-model", WHISPER_LLM_TIMEOUT_S="600", WHISPER_LLM_MAX_RETRIES="0")
+                          WHISPER_LLM_MODEL="stub-model", WHISPER_LLM_TIMEOUT_S="600", WHISPER_LLM_MAX_RETRIES="0",
+                          WHISPER_LLM_CONCURRENCY="1")
         args = ("enrich", "--bot", HERON, "--day", str(DAY))
         logs = [tmp_path / "enrich1.log", tmp_path / "enrich2.log"]
         procs = gate.runs = [start_cli(env, *args, log=logs[0]), start_cli(env, *args, log=logs[1])]
@@ -294,10 +297,11 @@ def test_two_concurrent_cli_runs_of_one_bot_leave_the_rows_of_one_run(tmp_path, 
         assert codes == [0, 0], outputs
         assert all("success" in out for out in outputs), outputs
 
-        # The second run waited for the bot's lock; its LLM call came after the first was answered.
-        assert len(gate.calls) == 2, gate.calls
+        # The second run waited for the bot's lock; its LLM calls (one per user) came after the first
+        # run's were answered.
+        assert len(gate.calls) == 4, gate.calls
         assert gate.waiters and all(w.startswith("whisper run ") for w in gate.waiters), gate.waiters
-        assert gate.calls[1]["arrived"] >= gate.calls[0]["answered"], gate.calls
+        assert gate.calls[2]["arrived"] >= max(c["answered"] for c in gate.calls[:2]), gate.calls
 
         after_two = snapshot(settings)
         for table, key in [

@@ -48,7 +48,7 @@ def select_turns(messages: Sequence[StagedMessage]) -> tuple[list[StagedMessage]
     for m in messages:
         if m.role != "user":
             skipped[m.message_id] = SKIP_BOT_TURN
-        elif reason := injection_reason(m.content):
+        elif reason := injection_reason(m.content, m.vector):
             skipped[m.message_id] = reason
         else:
             turns.append(m)
