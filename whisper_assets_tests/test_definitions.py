@@ -53,6 +53,18 @@ def _partitions(pdef: Any) -> Any:
     return type(pdef).__name__
 
 
+def _about(description: str | None, metadata: Any) -> dict[str, Any]:
+    """What a newcomer reads in the UI: the description and where the code is (file, repo-relative;
+    line numbers left out so that an edit above a definition does not change the snapshot)."""
+    refs = metadata.get("dagster/code_references")
+    files = sorted({str(Path(r.file_path).resolve().relative_to(ROOT)) for r in refs.code_references}) if refs else []
+    return {"description": description, "code": files}
+
+
+def _columns(schema: Any) -> list[str] | None:
+    return None if schema is None else [f"{c.name} {c.type}" for c in schema.columns]
+
+
 def describe(definitions: dg.Definitions) -> dict[str, Any]:
     """What the definitions serve, as plain sorted data (the snapshot's shape)."""
     graph = definitions.resolve_asset_graph()
@@ -65,11 +77,16 @@ def describe(definitions: dg.Definitions) -> dict[str, Any]:
             "partitions": _partitions(spec.partitions_def),
             "backfill_policy": None if policy is None else
             f"{policy.policy_type.value} max {policy.max_partitions_per_run}",
+            **_about(spec.description, spec.metadata),
+            "owners": sorted(spec.owners),
+            "kinds": sorted(spec.kinds),
+            "columns": _columns(spec.metadata.get("dagster/column_schema")),
         }
     checks = {}
     for key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
         spec = graph.get_check_spec(key)
-        checks[f"{key.asset_key.to_user_string()}:{key.name}"] = {"blocking": spec.blocking}
+        checks[f"{key.asset_key.to_user_string()}:{key.name}"] = {
+            "blocking": spec.blocking, **_about(spec.description, spec.metadata), "owner": spec.metadata.get("owner")}
     jobs = {
         job.name: {
             "executor": job.executor_def.name,

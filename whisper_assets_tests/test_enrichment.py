@@ -434,10 +434,12 @@ def test_materialization_metadata_carries_usage_cost_and_preview(settings, stub)
     assert md["prompt_version"].value == PROMPT_VERSION
     assert md["facts"].value == 3
     assert md["facts_rejected"].value == 0 and md["facts_rejected_by_reason"].value == {}
-    preview = md["preview"]
+    assert md["user_turns"].value == 4 and md["messages"].value == 6 and md["skipped_messages"].value == 2
+    preview = md["run_preview"]
     assert isinstance(preview, dg.MarkdownMetadataValue)
-    # Counts per partition only: run metadata outlives a forgotten user, so no ids or texts.
-    assert f"{BOT}|{DAY}" in preview.value and "| 3 |" in preview.value
+    # Counts per partition only: run metadata outlives a forgotten user, so no ids or texts; the `|`
+    # of the partition key escaped, so the columns do not shift.
+    assert f"| {BOT}\\|{DAY} | 3 |" in preview.value
     assert "St. Mary's" not in preview.value and "user_b" not in preview.value
     assert all(r.body["model"] == "gpt-4o-mini" for r in stub.chat_requests)
 

@@ -8,7 +8,8 @@ pending_messages ─▶ extracted_facts ─▶ user_facts ───────�
 
 import time
 import warnings
-from typing import Any, Callable, Iterator, Sequence
+from datetime import date
+from typing import Any, Iterator, Sequence
 
 import dagster as dg
 
@@ -16,7 +17,9 @@ from whisper_assets.core.run_plan import MAX_DAYS_PER_RUN
 from whisper_assets.core.embedding import EMBEDDING_MODEL
 from whisper_assets.core.enrichment.models import StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.core.enrichment.pipeline import embed_summaries, enrich_partitions
-from whisper_assets.core.llm.backend import Usage
+from whisper_assets.defs.asset_metadata import (
+    GROUP, OWNERS, add_partition_metadata, enrichment_figures, pid_of, preview, table_metadata,
+)
 from whisper_assets.defs.checks import ENRICHMENT_CHECK_SPECS, enrichment_check_results
 from whisper_assets.defs.io_manager import run_started_at
 from whisper_assets.defs.partitions import bot_day_partitions, partition_ids
@@ -28,26 +31,13 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is 
 
 # Runs cover many partitions (launching a run costs seconds); a month of one bot is one run.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
-GROUP = "enrichment"
-PREVIEW_ROWS = 8
 
 
-def _preview(rows: Sequence[Any], key: Callable[[Any], str], **columns: Callable[[list[Any]], Any]) -> dg.MetadataValue:
-    """A per-partition table of counts. Only aggregates: run metadata outlives a forgotten
-    user (Dagster's event log), so no user ids or texts go into it."""
-    groups: dict[str, list[Any]] = {}
+def _by_partition(rows: Sequence[Any]) -> dict[tuple[str, date], list[Any]]:
+    groups: dict[tuple[str, date], list[Any]] = {}
     for r in rows:
-        groups.setdefault(key(r), []).append(r)
-    lines = ["| partition | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-    for name in sorted(groups)[:PREVIEW_ROWS]:
-        lines.append(f"| {name} | " + " | ".join(str(fn(groups[name])) for fn in columns.values()) + " |")
-    if len(groups) > PREVIEW_ROWS:
-        lines.append(f"| … {len(groups) - PREVIEW_ROWS} more | " + " | ".join("" for _ in columns) + " |")
-    return dg.MetadataValue.md("\n".join(lines))
-
-
-def _pid(row: Any) -> str:
-    return f"{row.bot_name}|{row.day}"
+        groups.setdefault((r.bot_name, r.day), []).append(r)
+    return groups
 
 
 @dg.asset(
@@ -55,7 +45,9 @@ def _pid(row: Any) -> str:
     backfill_policy=BACKFILL_POLICY,
     io_manager_key="postgres_io",
     group_name=GROUP,
+    owners=OWNERS,
     kinds={"qdrant", "postgres"},
+    metadata=table_metadata("pending_messages"),
 )
 def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) -> list[StagedMessage]:
     """Every message of the bot-day, read from Qdrant with its vector and staged in Postgres."""
@@ -65,21 +57,31 @@ def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) 
     with stores.open_store() as store:
         rows = partition_io.read_partitions(store, pids)
     context.add_output_metadata({
-        "messages": len(rows),
-        "user_turns": sum(r.role == "user" for r in rows),
-        "users": len({(r.bot_name, r.user_id) for r in rows}),
-        "preview": _preview(rows, _pid, messages=len, user_turns=lambda g: sum(r.role == "user" for r in g),
-                            users=lambda g: len({r.user_id for r in g})),
+        "run_partitions": len(pids),
+        "run_preview": preview(rows, pid_of, messages=len, user_turns=lambda g: sum(r.role == "user" for r in g),
+                               users=lambda g: len({r.user_id for r in g})),
+    })
+    groups = _by_partition(rows)
+    add_partition_metadata(context, "pending_messages", {
+        pid: {"messages": len(g), "user_turns": sum(r.role == "user" for r in g),
+              "users": len({r.user_id for r in g})}
+        for pid in pids for g in [groups.get(pid, [])]
     })
     return rows
 
 
 @dg.multi_asset(
     outs={
-        "extracted_facts": dg.AssetOut(io_manager_key="postgres_io", group_name=GROUP, kinds={"postgres"},
-                                       description="Facts per user from the bot-day's user turns, with provenance."),
-        "windowed_summaries": dg.AssetOut(io_manager_key="postgres_io", group_name=GROUP, kinds={"postgres"},
-                                          description="One summary per user per 24-hour window."),
+        "extracted_facts": dg.AssetOut(
+            io_manager_key="postgres_io", group_name=GROUP, owners=OWNERS, kinds={"postgres", "openai"},
+            metadata=table_metadata("fact_observations"),
+            description="Facts per user from the bot-day's user turns (table fact_observations), each grounded "
+            "in the user's own cited turns. Written by enrich_messages, one LLM pass with the summaries."),
+        "windowed_summaries": dg.AssetOut(
+            io_manager_key="postgres_io", group_name=GROUP, owners=OWNERS, kinds={"postgres", "openai"},
+            metadata=table_metadata("conversation_summaries"),
+            description="One summary per user per 24-hour UTC window (table conversation_summaries). "
+            "Written by enrich_messages, one LLM pass with the facts."),
     },
     partitions_def=bot_day_partitions,
     backfill_policy=BACKFILL_POLICY,
@@ -125,40 +127,27 @@ def enrich_messages(
         )
     facts = [f for r in results for f in r.facts]
     summaries = [s for r in results for s in r.summaries]
-    usage = sum((r.usage for r in results), start=Usage())
-    rejected: dict[str, int] = {}
-    for r in results:
-        for reason, n in r.rejected_facts.items():
-            rejected[reason] = rejected.get(reason, 0) + n
-    common = {
-        "model": backend.model,
-        "prompt_version": backend.prompt_version,
-        "llm_calls": usage.calls,
-        "tokens_in": usage.tokens_in,
-        "tokens_out": usage.tokens_out,
-        "cost_usd": round(usage.cost_usd, 6),
-        "messages": len(pending_messages),
-        "skipped_messages": sum(len(r.skipped) for r in results),
-    }
+    # Run-wide: only what is the same for every partition; each partition's figures are its own.
+    common = {"model": backend.model, "prompt_version": backend.prompt_version, "run_partitions": len(results)}
+    user_turns = {pid: sum(m.role == "user" for m in g) for pid, g in _by_partition(pending_messages).items()}
+    figures = {(r.bot_name, r.day): enrichment_figures(r, user_turns.get((r.bot_name, r.day), 0),
+                                                       duration / max(1, len(results)))
+               for r in results}
+    for asset in ("extracted_facts", "windowed_summaries"):
+        add_partition_metadata(context, asset, {pid: f[asset] for pid, f in figures.items()})
     yield dg.Output(facts, "extracted_facts", metadata={
         **common,
-        "facts": len(facts),
-        # Grounding (core/enrichment/grounding.py): counts per reason only, never texts or users.
-        "facts_rejected": sum(rejected.values()),
-        "facts_rejected_by_reason": dg.MetadataValue.json(dict(sorted(rejected.items()))),
-        "mean_confidence": round(sum(f.confidence for f in facts) / len(facts), 4) if facts else 0.0,
-        "preview": _preview(facts, _pid, facts=len, users=lambda g: len({f.user_id for f in g}),
-                            mean_confidence=lambda g: round(sum(f.confidence for f in g) / len(g), 3),
-                            categories=lambda g: ", ".join(sorted({f.category for f in g}))),
+        "run_preview": preview(facts, pid_of, facts=len, users=lambda g: len({f.user_id for f in g}),
+                               mean_confidence=lambda g: round(sum(f.confidence for f in g) / len(g), 3),
+                               categories=lambda g: ", ".join(sorted({f.category for f in g}))),
     })
     yield dg.Output(summaries, "windowed_summaries", metadata={
         **common,
-        "summaries": len(summaries),
-        "preview": _preview(summaries, _pid, summaries=len,
-                            mean_chars=lambda g: round(sum(len(s.summary_text) for s in g) / len(g)),
-                            messages=lambda g: sum(s.message_count for s in g)),
+        "run_preview": preview(summaries, pid_of, summaries=len,
+                               mean_chars=lambda g: round(sum(len(s.summary_text) for s in g) / len(g)),
+                               messages=lambda g: sum(s.message_count for s in g)),
     })
-    yield from enrichment_check_results(pending_messages, facts, summaries, results, stores.settings())
+    yield from enrichment_check_results(pending_messages, results, stores.settings())
     # In the run's transaction: the record commits with the rows it describes.
     repo.record_runs(stores.run_transaction(context.run_id).conn, records)
 
@@ -168,7 +157,9 @@ def enrich_messages(
     partitions_def=bot_day_partitions,
     backfill_policy=BACKFILL_POLICY,
     group_name=GROUP,
+    owners=OWNERS,
     kinds={"postgres"},
+    metadata=table_metadata("user_facts"),
 )
 def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
     """The seed's consolidated facts, recomputed from fact_observations for the users these days touch."""
@@ -178,7 +169,9 @@ def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.
     users = repo.touched_users(conn, pids)
     rows = repo.recompute_user_facts(conn, users)
     return dg.MaterializeResult(
-        metadata={"users_recomputed": sum(len(u) for u in users.values()), "user_facts_rows": rows}
+        # Run-wide: a user's consolidated facts span all the days of the run (and before).
+        metadata={"run_users_recomputed": sum(len(u) for u in users.values()), "run_user_facts_rows": rows,
+                  "run_partitions": len(pids)}
     )
 
 
@@ -187,7 +180,9 @@ def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.
     backfill_policy=BACKFILL_POLICY,
     io_manager_key="postgres_io",
     group_name=GROUP,
-    kinds={"postgres", "qdrant"},
+    owners=OWNERS,
+    kinds={"postgres", "sentence-transformers"},
+    metadata=table_metadata("summary_embeddings"),
 )
 def summary_embeddings(
     context: dg.AssetExecutionContext, windowed_summaries: list[Summary], stores: StoresResource
@@ -195,7 +190,11 @@ def summary_embeddings(
     """A 384-d vector per summary, kept in Postgres; copied to the Qdrant `summaries` collection
     once the run has committed (completed_messages)."""
     rows = embed_summaries(windowed_summaries, stores.embedder(), EMBEDDING_MODEL)
-    context.add_output_metadata({"embeddings": len(rows), "model": EMBEDDING_MODEL, "dimensions": 384})
+    context.add_output_metadata({"model": EMBEDDING_MODEL, "dimensions": 384})
+    groups = _by_partition(rows)
+    add_partition_metadata(context, "summary_embeddings",
+                           {pid: {"embeddings": len(groups.get(pid, []))}
+                            for pid in partition_ids(context.partition_keys)})
     return rows
 
 
@@ -204,6 +203,7 @@ def summary_embeddings(
     partitions_def=bot_day_partitions,
     backfill_policy=BACKFILL_POLICY,
     group_name=GROUP,
+    owners=OWNERS,
     kinds={"qdrant"},
 )
 def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
@@ -226,9 +226,10 @@ def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource
             vectors = [e for e in vectors if (e.bot_name, repo.user_sha256(e.user_id)) not in gone]
         partition_io.replace_summary_vectors(store, pids, summaries, vectors)
         marked = partition_io.mark_completed(store, staged, context.run_id)
+    # Run-wide counts (the marking is one pass over the run's staged points).
     return dg.MaterializeResult(metadata={
-        "messages_completed": marked.marked, "already_completed": marked.already,
-        "changed_since_staged": marked.changed, "missing": marked.missing, "partitions": len(pids),
+        "run_messages_completed": marked.marked, "run_already_completed": marked.already,
+        "run_changed_since_staged": marked.changed, "run_missing": marked.missing, "run_partitions": len(pids),
     })
 
 

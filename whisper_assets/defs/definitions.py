@@ -34,7 +34,8 @@ def build_definitions(
     """Everything Dagster serves, the sensor built from `settings`; `stores`/`llm` replace the
     default resources (tests, the CLI's in-process runs)."""
     return dg.Definitions(
-        assets=ASSETS,
+        # Code references: the UI links each asset to its definition (file and line).
+        assets=dg.with_source_code_references(ASSETS),
         asset_checks=CHECKS,
         jobs=JOBS,
         sensors=[build_qdrant_pending_sensor(settings)],

@@ -49,8 +49,10 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         tx = self.stores.run_transaction(context.run_id, (b for b, _ in pids))
         started = run_started_at(context.step_context.instance, context.run_id)
         written = replace_partitions(tx.conn, spec, pids, obj, started)
+        # Run-wide (an output context has no per-partition metadata): the assets add each
+        # partition's own counts (defs/asset_metadata.py).
         context.add_output_metadata(
-            {"table": spec.table, "rows_written": written, "partitions_replaced": len(pids)}
+            {"table": spec.table, "run_rows_written": written, "run_partitions_replaced": len(pids)}
         )
 
     def load_input(self, context: dg.InputContext) -> list[Any]:
