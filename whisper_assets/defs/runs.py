@@ -38,12 +38,12 @@ CHECK_HINTS: dict[str, tuple[str, str, str]] = {
     "JUNK_FACTS": (
         "junk_facts", "",
         "facts cite bot or unknown turns, are placeholders, have bad lengths or repeat: see the check's "
-        "examples in the Dagster UI (`whisper-assets dev`), fix the model or prompt, then `whisper-assets backfill`",
+        "counts per reason and partitions table in the Dagster UI (`whisper-assets dev`), fix the model or prompt, then `whisper-assets backfill`",
     ),
     "SUMMARY_QUALITY": (
         "problems", "",
         "a user with turns got no real summary (missing, a placeholder or a copy of one message): see the "
-        "check's examples in the Dagster UI, fix the model or prompt, then `whisper-assets backfill`",
+        "check's counts per reason and partitions table in the Dagster UI, fix the model or prompt, then `whisper-assets backfill`",
     ),
 }
 
