@@ -54,7 +54,7 @@ POSITIVE = [
     ("barely. but my dog Biscuit was waiting at the door", {("pet", "has a dog named Biscuit")}),
     ("my own cat Biscotti would never, she's too dignified", {("pet", "has a cat named Biscotti")}),
     ("we adopted a cat named Miso!! grey kitten", {("pet", "has a cat named Miso")}),
-    ("Oscar, my guinea pig. He's been great", {("pet", "has a guinea pig named Oscar")}),
+    ("Waffles, my tortoise. He is thirty now", {("pet", "has a tortoise named Waffles")}),
     ("I have two cats named Tom and Jerry", {("pet", "has two cats named Tom and Jerry")}),
     # family
     ("my wife and I both work late and we have two kids", {("family", "has two kids")}),
