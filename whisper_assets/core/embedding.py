@@ -165,4 +165,7 @@ def bulk_embedder(torch_threads: int, n_texts: int, *, cache_dir: str | Path | N
         _log.warning("whisper_assets: batch embedding not measured (%s: %s); using the default backend",
                      type(exc).__name__, " ".join(str(exc).split())[:200])
         return get_embedder(torch_threads)
-    return get_embedder(torch_threads, backend=rates.bulk_backend(n_texts))
+    default = get_embedder(torch_threads)
+    # The default embedder when it is the chosen backend: never a second copy of the same model.
+    choice = rates.bulk_backend(n_texts)
+    return default if default.backend == choice else get_embedder(torch_threads, backend=choice)

@@ -102,7 +102,8 @@ def measure(threads: int) -> BatchRates:
     from whisper_assets.core.embedding import get_embedder
 
     texts = _sample_texts()
-    onnx = _rate(get_embedder(threads, backend="onnx"), texts)
+    default = get_embedder(threads)  # ONNX unless it could not load: then measuring it fails, loudly
+    onnx = _rate(default if default.backend == "onnx" else get_embedder(threads, backend="onnx"), texts)
     cold = "torch" not in sys.modules
     start = time.perf_counter()
     torch_embedder = get_embedder(threads, backend="torch")
