@@ -41,6 +41,16 @@ VOLATILE = {"id", "run_id", "created_at", "updated_at", "extracted_at", "staged_
 RESULT_TABLES = ("fact_observations", "user_facts", "conversation_summaries", "summary_embeddings")
 
 
+# User turns the offline rules each turn into one fact (metadata and UI tests count them).
+FACT_TEXTS = [
+    "I work as a nurse at St. Mary's hospital",
+    "I have a dog named Biscuit",
+    "I live in Lisbon near the river",
+    "My sister is called Joana",
+    "I play the cello every Sunday",
+    "I am allergic to peanuts",
+]
+
 def at(minute: int, day: date = DAY, hour: int = 9) -> datetime:
     """A UTC timestamp on `day`, `minute` minutes after `hour`:00."""
     return datetime.combine(day, time(hour), tzinfo=UTC) + timedelta(minutes=minute)

@@ -20,7 +20,7 @@ from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.runs import describe_failed_check, materialize_days
 from whisper_assets.core.settings import Settings
 from whisper_assets.memory.hot_path import MessageIn, store_messages
-from whisper_assets_tests.enrichment_helpers import fast_settings, query
+from whisper_assets_tests.enrichment_helpers import FACT_TEXTS as TEXTS, fast_settings, query
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 
@@ -28,14 +28,6 @@ UTC = timezone.utc
 DAYS = [date(2025, 11, 9), date(2025, 11, 10), date(2025, 11, 11)]
 BOTS = ["elena", "marcus"]
 USERS = ["uid-4f9c2a71", "uid-b83e0d55", "uid-17aa6e30"]
-TEXTS = [
-    "I work as a nurse at St. Mary's hospital",
-    "I have a dog named Biscuit",
-    "I live in Lisbon near the river",
-    "My sister is called Joana",
-    "I play the cello every Sunday",
-    "I am allergic to peanuts",
-]
 
 
 @pytest.fixture()

@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
 import pytest
@@ -28,7 +27,7 @@ import pytest
 from whisper_assets.core.settings import Settings
 from whisper_assets.memory.hot_path import MessageIn, close_shared_writers, store_messages
 from whisper_assets_tests.always_on_helpers import DevServer, cli, process_env, tail, wait_for
-from whisper_assets_tests.enrichment_helpers import fast_settings, query
+from whisper_assets_tests.enrichment_helpers import FACT_TEXTS as TEXTS, fast_settings, query
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 
@@ -55,14 +54,6 @@ ENRICHMENT_CHECKS = {
     ("windowed_summaries", "SUMMARY_QUALITY"), ("windowed_summaries", "MESSAGE_COVERAGE"),
 }
 
-TEXTS = [
-    "I work as a nurse at St. Mary's hospital",
-    "I have a dog named Biscuit",
-    "I live in Lisbon near the river",
-    "My sister is called Joana",
-    "I play the cello every Sunday",
-    "I am allergic to peanuts",
-]
 
 
 @pytest.fixture()
