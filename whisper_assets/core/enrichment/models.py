@@ -9,7 +9,6 @@ from datetime import date, datetime
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class StagedMessage:
     """A bot-day's message as staged by `pending_messages` (with its stored vector)."""
@@ -43,7 +42,10 @@ class FactObservation:
 
 @dataclass(frozen=True)
 class Summary:
-    """A row of `conversation_summaries`: one user's 24-hour window."""
+    """A row of `conversation_summaries`: one user's 24-hour window.
+
+    `source_message_ids` are the turns the summary draws on (cites); `last_message_at` is when the
+    user's last message of the window was said: recall() shows a summary only at or after it."""
 
     bot_name: str
     day: date
@@ -57,6 +59,12 @@ class Summary:
     model: str
     prompt_version: str
     run_id: str | None = None
+    last_message_at: datetime | None = None  # None: unknown, taken as the window's end
+
+    @property
+    def said_by(self) -> datetime:
+        """The time from which the summary may be recalled (never before all it summarises)."""
+        return self.last_message_at or self.end_timestamp
 
 
 @dataclass(frozen=True)
