@@ -109,13 +109,13 @@ TABLES: dict[str, TableSpec] = {
     "windowed_summaries": TableSpec(
         "conversation_summaries",
         ("bot_name", "day", "user_id", "start_timestamp", "end_timestamp", "summary_text", "topics",
-         "message_count", "source_message_ids", "model", "prompt_version", "run_id"),
+         "message_count", "source_message_ids", "model", "prompt_version", "run_id", "last_message_at"),
         {"topics": "text[]", "source_message_ids": "uuid[]"},
         lambda s: (s.bot_name, s.day, s.user_id, s.start_timestamp, s.end_timestamp, s.summary_text,
                    list(s.topics), s.message_count, list(s.source_message_ids), s.model, s.prompt_version,
-                   s.run_id),
+                   s.run_id, s.said_by),
         lambda r: Summary(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6]), r[7], tuple(str(x) for x in r[8]),
-                          r[9], r[10], r[11]),
+                          r[9], r[10], r[11], r[12]),
         "bot_name, day, user_id, start_timestamp",
     ),
     "summary_embeddings": TableSpec(
