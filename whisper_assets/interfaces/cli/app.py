@@ -354,12 +354,14 @@ def demo_cmd() -> None:
         raise typer.Exit(1)
 
 
-# Commands that live in their own modules: memory (ask, facts, serve) and eval.
+# Commands that live in their own modules: memory (ask, facts, serve), eval and health.
 from whisper_assets.interfaces.cli.eval import eval_app  # noqa: E402
+from whisper_assets.interfaces.cli.health import health_cmd  # noqa: E402
 from whisper_assets.interfaces.cli.memory import memory_app  # noqa: E402
 
 app.add_typer(memory_app)
 app.add_typer(eval_app, name="eval")
+app.command("health")(health_cmd)
 
 
 def main() -> None:  # pragma: no cover
