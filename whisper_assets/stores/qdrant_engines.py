@@ -364,4 +364,8 @@ def engine_for(settings: Settings) -> Engine:
 
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return ClientEngine(QdrantClient(url=settings.qdrant_url, api_key=key))
+    if settings.qdrant_local == "client":  # the server's client code path on local files (service-mode tests)
+        from qdrant_client import QdrantClient
+
+        return ClientEngine(QdrantClient(path=str(settings.resolved_qdrant_path / "client-local")))
     return EdgeEngine(settings.resolved_qdrant_path)
