@@ -174,6 +174,10 @@ def upgrade(engine: Engine, directory: Path | None = None) -> list[str]:
     serialize and the second one finds nothing left to do.
     """
     applied_now = []
+    with engine.connect() as conn:  # all applied: no DDL, so a role without it (deploy/worker_role.sql) works
+        if conn.execute(sa.text("SELECT to_regclass('schema_migrations') IS NOT NULL")).scalar() and {
+                m.version for m in migrations(directory)} <= set(conn.execute(sa.text("SELECT version FROM schema_migrations")).scalars()):
+            return applied_now
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         conn.execute(
