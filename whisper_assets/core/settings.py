@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ from pydantic import (
     AliasChoices, Field, SecretStr, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from whisper_assets.core.days import FIRST_DAY, check_first_day
 
 DEFAULT_DATA_DIR = Path(".whisper")
 _log = logging.getLogger(__name__)
@@ -85,6 +88,10 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=8000, ge=1, le=1_000_000)
     torch_threads: int = Field(default=2, ge=1, le=64)
 
+    # The first bot x day partition (UTC): the hot path refuses earlier timestamps. Later means fewer
+    # partitions, all of them real (README, "Partition coverage"); the default keeps LoCoMo's 2022 dates.
+    first_day: date = Field(default=FIRST_DAY, description="YYYY-MM-DD, the first day partition (UTC)")
+
     # Automation (the Qdrant sensor and the maintenance schedules).
     # Defaults chosen for write -> enriched p99 <= 60 s under `whisper-assets dev` (README): a tick
     # every 10 s, a run once a bot-day's oldest pending message waited 15 s (a conversation lull).
@@ -124,6 +131,18 @@ class Settings(BaseSettings):
             "gpt-4o": (2.50, 10.00),
         }
     )
+
+    @field_validator("first_day", mode="before")
+    @classmethod
+    def _first_day(cls, v: object) -> date:
+        if isinstance(v, str):
+            try:
+                v = date.fromisoformat(v.strip())
+            except ValueError:
+                raise ValueError(f"{v[:40]!r} is not a YYYY-MM-DD date") from None
+        if not isinstance(v, date) or isinstance(v, datetime):
+            raise ValueError("must be a YYYY-MM-DD date")
+        return check_first_day(v, datetime.now(timezone.utc).date())
 
     @field_validator("llm_prices")
     @classmethod
