@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary, SummaryEmbedding
 from whisper_assets.core.enrichment.pipeline import PartitionResult
 from whisper_assets.core.messages import message_version
-from whisper_assets.stores.postgres import sql_dir
 
 PartitionIds = list[tuple[str, date]]
 
@@ -164,16 +163,6 @@ def staged_versions(conn: Connection, pids: PartitionIds) -> dict[str, str]:
 
 # -- user_facts --------------------------------------------------------------------------------------
 
-
-
-@functools.cache
-def _recompute_statement() -> sa.TextClause:
-    return sa.text((sql_dir() / "queries" / "recompute_user_facts.sql").read_text())
-
-_USER_FACTS_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('user_facts:' || :bot))")
-_USER_FACTS_COUNT = sa.text("SELECT count(*) FROM user_facts WHERE bot_name = :bot AND user_id = ANY(:users)")
-
-
 def touched_users(conn: Connection, pids: PartitionIds) -> dict[str, list[str]]:
     """Users with messages in these partitions, by bot: theirs are the facts a re-run can change."""
     users: dict[str, list[str]] = defaultdict(list)
@@ -184,20 +173,17 @@ def touched_users(conn: Connection, pids: PartitionIds) -> dict[str, list[str]]:
     return dict(users)
 
 
-def recompute_user_facts(conn: Connection, users_by_bot: Mapping[str, Iterable[str]]) -> int:
+def recompute_user_facts(conn: Connection, users_by_bot: Mapping[str, Iterable[str]], embedder: Any = None) -> int:
     """Rebuild user_facts of these users (bot -> user ids) from fact_observations, for a run and for
-    prune alike; returns how many rows they now have.
+    prune alike; returns how many rows they now have. Consolidation (near-duplicates merged, facts
+    with validity periods) and its statements are in stores/repository/consolidation.py.
 
     Each bot under its user_facts lock, until the end of the transaction: whoever else recomputes
     that bot's users (a run, a prune) waits for this transaction, so neither undoes the other.
     """
-    total = 0
-    for bot, users in sorted(users_by_bot.items()):
-        params = {"bot": bot, "users": sorted(set(users))}
-        conn.execute(_USER_FACTS_LOCK, params)
-        conn.execute(_recompute_statement(), params)
-        total += conn.execute(_USER_FACTS_COUNT, params).scalar_one()
-    return total
+    from whisper_assets.stores.repository import consolidation
+
+    return consolidation.recompute(conn, users_by_bot, embedder).rows
 
 
 # -- run records -------------------------------------------------------------------------------------
