@@ -147,14 +147,16 @@ class Corpus:
         start, end = window(day)
         sources = ids(3)
         vector = self.embedder.encode_one(text)
-        s = Summary(bot, day, user, start, end, text, ("chat",), 3, tuple(sources), "test-model", "v-test")
+        # Its messages were said at the window's start (recall shows a summary from its last message on).
+        s = Summary(bot, day, user, start, end, text, ("chat",), 3, tuple(sources), "test-model", "v-test",
+                    last_message_at=start)
         self.summaries.append(s)
         self.embeddings.append(SummaryEmbedding(bot, day, user, start, end, vector, "test-model"))
         conn.execute(
             sa.text(
                 "INSERT INTO conversation_summaries (user_id, bot_name, day, start_timestamp, end_timestamp,"
-                " summary_text, topics, message_count, source_message_ids, model, prompt_version)"
-                " VALUES (:u, :b, :d, :s, :e, :t, :topics, 3, CAST(:src AS uuid[]), 'test-model', 'v-test')"
+                " summary_text, topics, message_count, source_message_ids, model, prompt_version, last_message_at)"
+                " VALUES (:u, :b, :d, :s, :e, :t, :topics, 3, CAST(:src AS uuid[]), 'test-model', 'v-test', :s)"
             ),
             {"u": user, "b": bot, "d": day, "s": start, "e": end, "t": text, "topics": ["chat"], "src": sources},
         )
