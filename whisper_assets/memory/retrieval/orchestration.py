@@ -213,7 +213,7 @@ def _summaries_by_time(
     latest few (the related ones are taken out of them later)."""
     if q.time_range is not None:
         page = memories.summaries_in_range(conn, bot, user, q.time_range.start, q.time_range.end,
-                                           options.summary_limit)
+                                           options.summary_limit, now=q.now)
         rows, total = page.rows, page.total
     else:
         rows, total = memories.recent_summaries(conn, bot, user, q.now,
