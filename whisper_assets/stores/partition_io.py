@@ -54,6 +54,7 @@ def replace_summary_vectors(
         payloads.append({
             "bot_name": e.bot_name, "user_id": e.user_id, "day": e.day.isoformat(),
             "start_ts": epoch_ms(e.start_timestamp), "end_ts": epoch_ms(e.end_timestamp),
+            "last_ts": epoch_ms(s.said_by),  # when its last message was said: recall's `now` bound
             "window_start": e.start_timestamp.isoformat(), "window_end": e.end_timestamp.isoformat(),
             "summary_text": s.summary_text, "topics": list(s.topics),
         })
