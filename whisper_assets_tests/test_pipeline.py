@@ -268,8 +268,10 @@ def rows_for(table: str, bot: str, day: date, tag: str = "") -> list[Any]:
         return [FactObservation(bot, day, "u1", "pet", f"has a dog {tag}", 0.9, (m1, m2), start, "m", "p", "run"),
                 FactObservation(bot, day, "u2", "hobby", f"plays chess {tag}", 0.123456789, (m2,), end, "m", "p", None)]
     if table == "windowed_summaries":
-        return [Summary(bot, day, "u1", start, end, f"The user talked {tag}.", ("a", "b"), 3, (m1,), "m", "p", "run"),
-                Summary(bot, day, "u2", start, end, f"Other user {tag}.", (), 1, (m2, m1), "m", "p", None)]
+        return [Summary(bot, day, "u1", start, end, f"The user talked {tag}.", ("a", "b"), 3, (m1,), "m", "p", "run",
+                        start + timedelta(hours=5)),
+                Summary(bot, day, "u2", start, end, f"Other user {tag}.", (), 1, (m2, m1), "m", "p", None,
+                        start + timedelta(hours=7))]
     if table == "summary_embeddings":
         return [SummaryEmbedding(bot, day, "u1", start, end, vec, "emb"),
                 SummaryEmbedding(bot, day, "u2", start, end, vec[::-1].copy(), "emb")]

@@ -254,9 +254,15 @@ class MessageStore:
 
     def search_summaries(self, bot_name: str, user_id: str, vector: np.ndarray, before_ms: int,
                          limit: int) -> list[Record]:
-        """The user's summary points nearest `vector` among windows starting before `before_ms`."""
+        """The user's summary points nearest `vector` among those whose last message (payload
+        `last_ts`) was said before `before_ms`.
+
+        The index filters on the window start; of the windows starting before `before_ms` only the
+        one holding `before_ms` can end its messages later (windows are a user's days), so one
+        extra hit covers it. A point written before `last_ts` existed counts by its window end."""
         where = {"bot_name": bot_name, "user_id": user_id, "start_ts": Range(lt=before_ms)}
-        return self._search(self.summaries, vector, where, limit)
+        hits = self._search(self.summaries, vector, where, limit + 1)
+        return [h for h in hits if int(h.payload.get("last_ts", h.payload["end_ts"])) < before_ms][:limit]
 
     def search_messages(self, bot_name: str, user_id: str, vector: np.ndarray, since_ms: int | None,
                         before_ms: int, limit: int) -> list[Record]:

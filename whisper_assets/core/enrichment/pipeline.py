@@ -87,7 +87,8 @@ def _merge_drafts(drafts: list[SummaryDraft]) -> SummaryDraft:
     if len(drafts) == 1:
         return drafts[0]
     topics = tuple(dict.fromkeys(t for d in drafts for t in d.topics))[:8]
-    return SummaryDraft(drafts[0].user_id, " ".join(d.text for d in drafts), topics)
+    cited = tuple(sorted({mid for d in drafts for mid in d.message_ids}))
+    return SummaryDraft(drafts[0].user_id, " ".join(d.text for d in drafts), topics, cited)
 
 
 def assemble(
@@ -116,20 +117,26 @@ def assemble(
         for f in facts
     ]
     drafts: dict[str, list[SummaryDraft]] = {}
-    sources: dict[str, list[str]] = {}
+    sources: dict[str, set[str]] = {}
     for batch, result in zip(batches, results):
+        batch_ids = {m.message_id for m in batch}
         for user, draft in result.summaries.items():
             drafts.setdefault(user, []).append(draft)
-        for m in batch:
-            sources.setdefault(m.user_id, []).append(m.message_id)
+            # What the draft cites, if it says (only this batch's turns); else the whole batch.
+            cited = batch_ids.intersection(draft.message_ids) or {m.message_id for m in batch if m.user_id == user}
+            sources.setdefault(user, set()).update(cited)
     start, end = window(day)
     counts: dict[str, int] = {}
+    last: dict[str, datetime] = {}
     for m in messages:
         counts[m.user_id] = counts.get(m.user_id, 0) + 1
+        last[m.user_id] = max(last.get(m.user_id, m.ts), m.ts)
     summaries = [
         Summary(
             bot_name, day, user, start, end, draft.text, draft.topics, counts[user],
             tuple(sorted(sources[user])), backend.model, backend.prompt_version, run_id,
+            # recall() shows it only once all the user's messages of the day were said
+            last_message_at=last[user],
         )
         for user in sorted(drafts)
         for draft in [_merge_drafts(drafts[user])]

@@ -65,9 +65,13 @@ class Usage:
 
 @dataclass(frozen=True)
 class SummaryDraft:
+    """One user's summary of a batch. `message_ids` are the turns it draws on (what it cites);
+    empty means the backend did not say, and the pipeline cites every turn of the batch."""
+
     user_id: str
     text: str
     topics: tuple[str, ...]
+    message_ids: tuple[str, ...] = ()
 
 
 @dataclass

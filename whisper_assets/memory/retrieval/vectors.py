@@ -70,7 +70,7 @@ def related_postgres(
             break
         if windows.starts[i] not in shown:
             picked.append((float(scores[i]), windows.starts[i], windows.ends[i]))
-    return _summaries_for(conn, bot, user, picked)
+    return _summaries_for(conn, bot, user, picked, now)
 
 
 def related_qdrant(
@@ -84,19 +84,20 @@ def related_qdrant(
         if hit.score is None or hit.score < min_score or len(picked) == k:
             break
         start, end = from_epoch_ms(int(p["start_ts"])), from_epoch_ms(int(p["end_ts"]))
-        if start not in shown and start <= now:
+        if start not in shown:
             picked.append((float(hit.score), start, end))
-    return _summaries_for(conn, bot, user, picked)
+    return _summaries_for(conn, bot, user, picked, now)
 
 
-def _summaries_for(conn: Connection, bot: str, user: str, picked: Picked) -> list[SummaryItem]:
+def _summaries_for(conn: Connection, bot: str, user: str, picked: Picked, now: datetime) -> list[SummaryItem]:
     """The Postgres rows (text, provenance) of the picked windows, in score order.
 
-    A vector whose summary is gone from Postgres (pruned, or re-materialized since) is dropped.
+    A vector whose summary is gone from Postgres (pruned, or re-materialized since), or whose row
+    says its last message came after `now`, is dropped.
     """
     if not picked:
         return []
-    rows = memories.summaries_by_start(conn, bot, user, [p[1] for p in picked])
+    rows = memories.summaries_by_start(conn, bot, user, [p[1] for p in picked], now)
     by_key = {(r.start, r.end): r for r in rows}
     out = []
     for score, start, end in picked:

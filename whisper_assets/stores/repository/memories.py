@@ -2,7 +2,8 @@
 
 Every statement that reads for a user binds ``bot_name = :bot AND user_id = :user`` as parameters:
 nothing is ever read for a user by prefix or pattern. `now` bounds what was first learnt or said
-(a recall "as of" a past time). The statements are module constants so that benchmarks can EXPLAIN
+(a recall "as of" a past time): a summary counts as said when its user's last message of the window
+was (`last_message_at`), never at its window start. The statements are module constants so that benchmarks can EXPLAIN
 exactly what runs (benchmarks/retrieval.py).
 """
 
@@ -39,6 +40,7 @@ class SummaryRow(NamedTuple):
     source_message_ids: list[str]
     model: str
     prompt_version: str
+    last_message_at: datetime
 
 
 class SummaryPage(NamedTuple):
@@ -98,32 +100,37 @@ FACTS_SQL = sa.text(
 )
 _SUMMARY_COLUMNS = (
     "day, start_timestamp, end_timestamp, summary_text, topics, message_count,"
-    " source_message_ids::text[], model, prompt_version"
+    " source_message_ids::text[], model, prompt_version, last_message_at"
 )
 SUMMARIES_IN_RANGE_SQL = sa.text(
     f"SELECT {_SUMMARY_COLUMNS}, count(*) OVER () FROM conversation_summaries"
     " WHERE bot_name = :bot AND user_id = :user AND start_timestamp < :end AND end_timestamp > :start"
+    " AND (CAST(:now AS timestamptz) IS NULL OR last_message_at <= :now)"
     " ORDER BY start_timestamp DESC LIMIT :limit"
 )
 RECENT_SUMMARIES_SQL = sa.text(
     f"SELECT {_SUMMARY_COLUMNS} FROM conversation_summaries"
-    " WHERE bot_name = :bot AND user_id = :user AND start_timestamp <= :now"
+    " WHERE bot_name = :bot AND user_id = :user AND last_message_at <= :now"
     " ORDER BY start_timestamp DESC LIMIT :limit"
 )
 SUMMARIES_BY_START_SQL = sa.text(
     f"SELECT {_SUMMARY_COLUMNS} FROM conversation_summaries"
     " WHERE bot_name = :bot AND user_id = :user AND start_timestamp = ANY(:starts)"
+    " AND (CAST(:now AS timestamptz) IS NULL OR last_message_at <= :now)"
 )
 LIST_SUMMARIES_SQL = sa.text(
     f"SELECT {_SUMMARY_COLUMNS} FROM conversation_summaries"
     " WHERE bot_name = :bot AND user_id = :user"
     " AND (CAST(:start AS timestamptz) IS NULL OR end_timestamp > :start)"
     " AND (CAST(:end AS timestamptz) IS NULL OR start_timestamp < :end)"
+    " AND (CAST(:now AS timestamptz) IS NULL OR last_message_at <= :now)"
     " ORDER BY start_timestamp LIMIT :limit"
 )
 SUMMARY_VECTORS_SQL = sa.text(
-    "SELECT start_timestamp, end_timestamp, embedding FROM summary_embeddings"
-    " WHERE bot_name = :bot AND user_id = :user AND start_timestamp <= :now"
+    "SELECT e.start_timestamp, e.end_timestamp, e.embedding FROM summary_embeddings e"
+    " JOIN conversation_summaries s ON s.bot_name = e.bot_name AND s.user_id = e.user_id"
+    " AND s.start_timestamp = e.start_timestamp AND s.end_timestamp = e.end_timestamp"
+    " WHERE e.bot_name = :bot AND e.user_id = :user AND s.last_message_at <= :now"
 )
 MESSAGE_VECTORS_SQL = sa.text(
     "SELECT message_id::text, role, content, ts, vector FROM pending_messages"
@@ -157,41 +164,46 @@ def facts(
 
 
 def summaries_in_range(
-    conn: Connection, bot: str, user: str, start: datetime, end: datetime, limit: int
+    conn: Connection, bot: str, user: str, start: datetime, end: datetime, limit: int,
+    now: datetime | None = None,
 ) -> SummaryPage:
-    """The latest `limit` summaries whose window overlaps [start, end), newest first, and how many
-    overlap in all."""
+    """The latest `limit` summaries whose window overlaps [start, end) (and, given `now`, whose last
+    message was said at or before it), newest first, and how many there are in all."""
     rows = conn.execute(
-        SUMMARIES_IN_RANGE_SQL, {"bot": bot, "user": user, "start": start, "end": end, "limit": limit}
+        SUMMARIES_IN_RANGE_SQL, {"bot": bot, "user": user, "start": start, "end": end, "limit": limit, "now": now}
     ).all()
     return SummaryPage([SummaryRow._make(r[:-1]) for r in rows], int(rows[0][-1]) if rows else 0)
 
 
 def recent_summaries(conn: Connection, bot: str, user: str, now: datetime, limit: int) -> list[SummaryRow]:
-    """The latest `limit` summaries whose window starts at or before `now`, newest first."""
+    """The latest `limit` summaries whose last message was said at or before `now`, newest first."""
     rows = conn.execute(RECENT_SUMMARIES_SQL, {"bot": bot, "user": user, "now": now, "limit": limit}).all()
     return [SummaryRow._make(r) for r in rows]
 
 
-def summaries_by_start(conn: Connection, bot: str, user: str, starts: list[datetime]) -> list[SummaryRow]:
-    """The user's summaries whose window starts at one of `starts` (any order)."""
-    rows = conn.execute(SUMMARIES_BY_START_SQL, {"bot": bot, "user": user, "starts": starts}).all()
+def summaries_by_start(
+    conn: Connection, bot: str, user: str, starts: list[datetime], now: datetime | None = None
+) -> list[SummaryRow]:
+    """The user's summaries whose window starts at one of `starts` (any order); given `now`, only
+    those whose last message was said at or before it."""
+    rows = conn.execute(SUMMARIES_BY_START_SQL, {"bot": bot, "user": user, "starts": starts, "now": now}).all()
     return [SummaryRow._make(r) for r in rows]
 
 
 def list_summaries(
     conn: Connection, bot: str, user: str, start: datetime | None = None, end: datetime | None = None,
-    limit: int = 100,
+    limit: int = 100, now: datetime | None = None,
 ) -> list[SummaryRow]:
-    """Summaries whose window overlaps [start, end) (either end open when None), oldest first."""
+    """Summaries whose window overlaps [start, end) (either end open when None), oldest first;
+    given `now`, only those whose last message was said at or before it."""
     rows = conn.execute(
-        LIST_SUMMARIES_SQL, {"bot": bot, "user": user, "start": start, "end": end, "limit": limit}
+        LIST_SUMMARIES_SQL, {"bot": bot, "user": user, "start": start, "end": end, "limit": limit, "now": now}
     ).all()
     return [SummaryRow._make(r) for r in rows]
 
 
 def summary_vectors(conn: Connection, bot: str, user: str, now: datetime) -> SummaryVectors:
-    """The vectors of the user's summary windows starting at or before `now`."""
+    """The vectors of the user's summary windows whose last message was said at or before `now`."""
     rows = conn.execute(SUMMARY_VECTORS_SQL, {"bot": bot, "user": user, "now": now}).all()
     matrix = np.asarray([r[2] for r in rows], dtype=np.float32)
     return SummaryVectors([r[0] for r in rows], [r[1] for r in rows], matrix)
