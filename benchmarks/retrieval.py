@@ -322,6 +322,9 @@ def summary_days(rng: random.Random) -> list[date]:
     return sorted(NOW.date() - timedelta(days=d) for d in rng.sample(range(0, HISTORY_DAYS), SUMMARIES_PER_USER))
 
 
+LAST_MESSAGE_AFTER = timedelta(hours=20)  # a summary's last message: 20:00 of its day (recall's `now` bound)
+
+
 def summary_chunks(pairs, days_of, texts, chunk: int = 50_000):
     rows: list[str] = []
     sid = 0
@@ -334,7 +337,7 @@ def summary_chunks(pairs, days_of, texts, chunk: int = 50_000):
             rows.append(
                 f"{sid}\t{user}\t{bot}\t{day.isoformat()}\t{start.isoformat()}\t"
                 f"{(start + timedelta(days=1)).isoformat()}\t{texts[sid % POOL]}\t{{chat}}\t{2 * (3 + sid % 6)}\t"
-                f"{{{ids}}}\tbench-model\tv-bench\n"
+                f"{{{ids}}}\tbench-model\tv-bench\t{(start + LAST_MESSAGE_AFTER).isoformat()}\n"
             )
             if len(rows) == chunk:
                 yield rows
@@ -451,7 +454,7 @@ def load_postgres(engine, pairs, rng, texts, vectors, mtexts, mvectors, mlayout,
     days_of = {user: summary_days(rng) for _, user in pairs}
     t = time.perf_counter()
     n_sum = copy(engine, "conversation_summaries", "id, user_id, bot_name, day, start_timestamp, end_timestamp,"
-                 " summary_text, topics, message_count, source_message_ids, model, prompt_version",
+                 " summary_text, topics, message_count, source_message_ids, model, prompt_version, last_message_at",
                  summary_chunks(pairs, days_of, texts))
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT setval('conversation_summaries_id_seq', :n)"), {"n": n_sum})
@@ -509,7 +512,8 @@ def load_qdrant(settings, pairs, days_of, texts, vectors, plan, mtexts, mvectors
                 vecs.append(sid % POOL)
                 payloads.append({
                     "bot_name": bot, "user_id": user, "day": day.isoformat(), "start_ts": epoch_ms(start),
-                    "end_ts": epoch_ms(end), "window_start": start.isoformat(), "window_end": end.isoformat(),
+                    "end_ts": epoch_ms(end), "last_ts": epoch_ms(start + LAST_MESSAGE_AFTER),
+                    "window_start": start.isoformat(), "window_end": end.isoformat(),
                     "summary_text": texts[sid % POOL], "topics": ["chat"],
                 })
                 if len(ids) == 2000:
@@ -556,12 +560,12 @@ def explain(engine, bot: str, user: str) -> dict[str, list[str]]:
     day = NOW.date() - timedelta(days=7)
     statements = {
         "facts": (m.FACTS_SQL, {"bot": bot, "user": user, "cat": None, "cap": MAX_FACTS_SCANNED, "now": NOW}),
-        "time_range": (m.SUMMARIES_IN_RANGE_SQL, {"bot": bot, "user": user, "limit": 7,
+        "time_range": (m.SUMMARIES_IN_RANGE_SQL, {"bot": bot, "user": user, "limit": 7, "now": NOW,
                                                   "start": datetime.combine(day, dtime(0), tzinfo=UTC),
                                                   "end": datetime.combine(day + timedelta(days=7), dtime(0),
                                                                           tzinfo=UTC)}),
         "postgres_vectors": (m.SUMMARY_VECTORS_SQL, {"bot": bot, "user": user, "now": NOW}),
-        "summaries_by_start": (m.SUMMARIES_BY_START_SQL, {"bot": bot, "user": user,
+        "summaries_by_start": (m.SUMMARIES_BY_START_SQL, {"bot": bot, "user": user, "now": NOW,
                                                           "starts": [datetime.combine(day, dtime(0), tzinfo=UTC)]}),
         "messages": (m.MESSAGE_VECTORS_SQL, {"bot": bot, "user": user, "now": NOW, "cap": MAX_MESSAGES_SCANNED,
                                              "start": None, "end": None}),
