@@ -168,8 +168,10 @@ def test_ranked_items_interleave_every_kind_and_map_provenance():
         return SummaryItem(day=start.date(), start=start, end=start + timedelta(days=1), text=f"day {day}",
                            topics=[], message_count=len(ids), provenance=prov(*ids))
 
+    # Validity fields, when the model has them (fact consolidation adds them; the ranking ignores them).
+    validity = {k: t for k in ("valid_from", "as_of") if k in FactItem.model_fields}
     facts = [FactItem(category="occupation", fact=f"fact {i}", confidence=0.9, mention_count=1, first_seen=t,
-                      last_seen=t, relevance=1.0, provenance=prov(f"f{i}")) for i in (1, 2)]
+                      last_seen=t, relevance=1.0, provenance=prov(f"f{i}"), **validity) for i in (1, 2)]
     messages = [MessageItem(message_id=f"m{i}", role="user", timestamp=t, text=f"said {i}", score=0.5,
                             provenance=prov(f"m{i}")) for i in (1, 2)]
     result = RecallResult(

@@ -30,9 +30,14 @@ Metrics (see `metrics.py` for the pure functions):
   embeddings (the model reads the first 256 word pieces of each text).
 - **retrieval**: for each QA item of categories 1-4, `recall()` is asked the question for the speaker
   it names (both speakers when it names both or neither; the two ranked lists are merged by rank),
-  with `now` = the date_time of the session after the last evidence session (the last session's +1
-  day when that is the last one). Evidence recall@k: does the provenance (source message ids) of any
-  of the first k items hold an evidence turn? Items whose evidence has no valid dia_id are skipped
+  twice: with `now` = the date_time of the session after the last evidence session (the last
+  session's +1 day when that is the last one; `retrieval`), and with `now` = a day after the last
+  session (`retrieval_after`). The headline is STRICT evidence recall@k (`evidence.py`): one of the
+  first k items is an evidence turn (a message), cites one (a fact), or cites one and holds it in its
+  own text (a summary: half of the turn's content words, at least two). The LOOSE figure (the old
+  one: the provenance of any of the first k items cites an evidence turn, so a day summary counts
+  whatever it says) stays beside it, with two chance baselines (`baselines.py`: the latest
+  summaries ignoring the question; random items of the same kinds). Items whose evidence has no valid dia_id are skipped
   and counted. One recall() result is ranked as: its facts (most relevant first), its related
   summaries (closest first), its related messages (closest first) and its summaries (time range or
   recent, in the order returned) interleaved by rank: fact 1, related 1, message 1, summary 1,
@@ -59,6 +64,23 @@ from whisper_assets.interfaces.evaluation.workspace import temporary_workspace
 BACKENDS = ("offline", "openai")
 
 
+def backend_settings(settings: Settings, backend: str, threshold: float) -> Settings:
+    """`settings` with the LLM backend asked for, checked (an EvalError says what is wrong)."""
+    if backend not in BACKENDS:
+        raise EvalError(f"unknown backend {backend!r}: use offline or openai")
+    if not 0 < threshold <= 1:
+        raise EvalError("threshold must be in (0, 1]")
+    settings = settings.model_copy(update={"llm_backend": backend})
+    if backend == "openai":
+        from whisper_assets.core.llm.openai_backend import LLMNotConfiguredError, openai_client
+
+        try:
+            openai_client(settings)
+        except LLMNotConfiguredError as exc:
+            raise EvalError(f"--backend openai: {exc}") from None
+    return settings
+
+
 def evaluate(
     path: Path,
     sample_ids: Sequence[str] | None = None,
@@ -79,18 +101,7 @@ def evaluate(
     from whisper_assets.stores.postgres import get_engine
 
     say = progress or (lambda _msg: None)
-    if backend not in BACKENDS:
-        raise EvalError(f"unknown backend {backend!r}: use offline or openai")
-    if not 0 < threshold <= 1:
-        raise EvalError("threshold must be in (0, 1]")
-    settings = settings.model_copy(update={"llm_backend": backend})
-    if backend == "openai":
-        from whisper_assets.core.llm.openai_backend import LLMNotConfiguredError, openai_client
-
-        try:
-            openai_client(settings)
-        except LLMNotConfiguredError as exc:
-            raise EvalError(f"--backend openai: {exc}") from None
+    settings = backend_settings(settings, backend, threshold)
     started = time.perf_counter()
     samples = load_samples(path, sample_ids)
     if not samples:
@@ -116,7 +127,9 @@ def evaluate(
         run.timings_s["summaries"] = time.perf_counter() - t
         t = time.perf_counter()
         say("measuring retrieval")
-        retrieval = evaluate_retrieval(samples, ws, run.message_to_dia, embedder)
+        retrieval = evaluate_retrieval(samples, ws, run.message_to_dia, embedder, when="session")
+        say("measuring retrieval after the whole conversation")
+        retrieval_after = evaluate_retrieval(samples, ws, run.message_to_dia, embedder, when="after")
         run.timings_s["retrieval"] = time.perf_counter() - t
         postgres = ws.postgres
     run.timings_s["total"] = time.perf_counter() - started
@@ -134,6 +147,7 @@ def evaluate(
         "facts": facts_report(facts),
         "summaries": summaries.as_dict(),
         "retrieval": retrieval.as_dict(),
+        "retrieval_after": retrieval_after.as_dict(),
     }
 
 
