@@ -12,6 +12,7 @@ from whisper_assets.core.llm.offline_facts import (
     education, family, health, hobbies, personal, pets, places, plans, preferences, work,
 )
 from whisper_assets.core.llm.guard import injection_reason
+from whisper_assets.core.llm.offline_facts.checks import garbled_reason, without_vague_quantity
 from whisper_assets.core.llm.offline_facts.guards import (
     _CLAUSE_SPLIT_RE, _GUARD_WINDOW, _NEGATION_RE, _guard, _hedge_cap,
 )
@@ -93,8 +94,8 @@ def _facts_in_message(text: str) -> list[Emit]:
                 scope = _CLAUSE_SPLIT_RE.split(prefix[-_GUARD_WINDOW:])[-1] + m.group(0) + _cut(rest)
                 cap = min(guard_cap, _hedge_cap(scope))
                 for category, fact, conf in emitted:
-                    fact = _restore(_norm_space(fact)).strip(" ,.;:!?")
-                    if len(fact) < 3 or len(fact) > MAX_FACT_CHARS:
+                    fact = without_vague_quantity(_restore(_norm_space(fact)).strip(" ,.;:!?"))
+                    if len(fact) < 3 or len(fact) > MAX_FACT_CHARS or garbled_reason(fact):
                         continue
                     conf = round(min(conf, cap), 2)
                     key = (category, fact)

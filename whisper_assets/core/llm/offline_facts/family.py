@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from whisper_assets.core.llm.offline_facts import inflection
 from whisper_assets.core.llm.offline_facts.guards import EXPLICIT, INDIRECT, WEAK
 from whisper_assets.core.llm.offline_facts.jobs import _job_and_org, _org
 from whisper_assets.core.llm.offline_facts.lexicons import (
@@ -116,7 +117,7 @@ def _h_name_my_rel(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
 def _h_name_my_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     name = m.group("name")
     species = m.group("species").lower()
-    if name.lower() in _NOT_NAMES or name.lower().endswith("ly") or _is_known_place(name) or species.endswith("s"):
+    if name.lower() in _NOT_NAMES or name.lower().endswith("ly") or _is_known_place(name) or inflection.is_plural(species) and species not in {"fish", "goldfish"}:
         return []
     if _DEAD_RE.search(ctx.sentence):
         return []
@@ -127,7 +128,7 @@ def _h_name_my_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
 def _h_name_is_my(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     name = m.group("name")
     what = m.group("what").lower()
-    if name.lower() in _NOT_NAMES or _is_known_place(name) or what in _REL_PLURAL or what.endswith("s") and what not in _REL_SINGULAR:
+    if name.lower() in _NOT_NAMES or _is_known_place(name) or what in _REL_PLURAL or what not in _REL_SINGULAR and inflection.is_plural(what) and what not in {"fish", "goldfish"}:
         return []
     if what in _REL_SINGULAR:
         phrase, _ = _rel_phrase(m.group("adjs"), what)

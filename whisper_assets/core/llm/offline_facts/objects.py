@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from whisper_assets.core.llm.offline_facts import inflection
 from whisper_assets.core.llm.offline_facts.lexicons import _DAYS, _GAZETTEER, _GERUND_NOT, _MONTHS, _NOT_NAMES
 from whisper_assets.core.llm.offline_facts.text import _norm_space
 
@@ -252,21 +253,9 @@ _NAMES_LIST_RE = re.compile(
 )
 
 
-def _third_person(verb: str) -> str:
-    v = verb.lower()
-    if v in {"do", "go"}:
-        return v + "es"
-    if v == "have":
-        return "has"
-    if re.search(r"(?:s|sh|ch|x|z)$", v):
-        return v + "es"
-    if re.search(r"[^aeiou]y$", v):
-        return v[:-1] + "ies"
-    return v + "s"
-
-
-def _article(noun_phrase: str) -> str:
-    return "an" if noun_phrase[:1].lower() in "aeiou" else "a"
+# Articles and verb agreement come from the inflect library (inflection.py), not hand-written rules.
+_third_person = inflection.third_person
+_article = inflection.article
 
 
 def _plan_object(rest: str, max_words: int = 12) -> str | None:

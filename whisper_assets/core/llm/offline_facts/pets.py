@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from whisper_assets.core.llm.offline_facts import inflection
 from whisper_assets.core.llm.offline_facts.guards import EXPLICIT, INDIRECT
 from whisper_assets.core.llm.offline_facts.lexicons import (
     _DEAD_RE, _HOUSEHOLD_PETS, _NUMBER_WORDS, _PET_ADJ, _PET_NOT_FOLLOWED, _SPECIES,
@@ -31,7 +32,7 @@ def _h_my_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
         return []
     name = _pet_name(rest)
     conf = EXPLICIT if m.group("poss").lower() == "my" else INDIRECT
-    plural = species.endswith("s") and species not in {"fish", "goldfish"} or species in {"mice", "kitties", "puppies", "bunnies", "ponies", "huskies"}
+    plural = species not in {"fish", "goldfish"} and inflection.is_plural(species)
     number = next((w for w in m.group(0).lower().split() if w in {"two", "three", "four"}), None)
     if plural and number:
         species = f"{number} {species}"
