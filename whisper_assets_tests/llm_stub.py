@@ -9,6 +9,11 @@ Usage::
         assert len(stub.requests) == 2
 
 Standard library only; binds 127.0.0.1 on an ephemeral port; one daemon thread per request.
+
+``response_format`` is checked like an endpoint would: a ``json_schema`` without a name or a schema
+object is a 400, and ``StubLLMServer(json_schema=False)`` plays an endpoint that does not support
+structured output at all (400 naming ``response_format``, as vLLM and several proxies answer),
+without consuming a scripted step.
 """
 
 from __future__ import annotations
@@ -155,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.stub._record(RecordedRequest("POST", self.path, headers, body if isinstance(body, dict) else {}))
         if self.path.rstrip("/") != "/v1/chat/completions":
             return self._json(404, _error_body(404))
+        if (refusal := self.stub._format_refusal(body)) is not None:
+            return self._json(400, {"error": {"message": refusal, "type": "invalid_request_error",
+                                              "param": "response_format", "code": None}})
         try:
             self._answer(self.stub._next_step(), body)
         except Exception as exc:  # a broken responder: surface it as a 500 and keep it for the test
@@ -198,9 +206,11 @@ class _Handler(BaseHTTPRequestHandler):
 class StubLLMServer:
     """OpenAI-compatible stub; scripted steps are consumed one per chat request, then ``default``."""
 
-    def __init__(self, default: Step | Responder = DEFAULT_REPLY, model: str = "stub-model") -> None:
+    def __init__(self, default: Step | Responder = DEFAULT_REPLY, model: str = "stub-model",
+                 json_schema: bool = True) -> None:
         self.default: Step | Responder = default
         self.model = model
+        self.json_schema = json_schema  # False: refuse response_format json_schema (400)
         self.errors: list[Exception] = []  # exceptions raised by responders (answered as 500)
         self._lock = threading.Lock()
         self._queue: deque[Step | Responder] = deque()
@@ -275,6 +285,18 @@ class StubLLMServer:
     def _record(self, req: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(req)
+
+    def _format_refusal(self, body: dict[str, Any]) -> str | None:
+        """Why the request's response_format is refused (the 400's message), or None."""
+        fmt = body.get("response_format")
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+            return None
+        if not self.json_schema:
+            return "response_format of type json_schema is not supported by this model"
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not spec.get("name") or not isinstance(spec.get("schema"), dict):
+            return "response_format.json_schema needs a name and a schema object"
+        return None
 
     def _next_step(self) -> Step | Responder:
         with self._lock:

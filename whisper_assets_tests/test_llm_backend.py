@@ -23,7 +23,7 @@ from whisper_assets.core.llm.backend import (
 )
 from whisper_assets.core.llm.openai_backend import INVALID_OUTPUT_ATTEMPTS, LLMEndpointError, OpenAIBackend
 from whisper_assets.core.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT
-from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut, Category
+from whisper_assets.core.llm.schemas import MAX_MESSAGES_PER_CALL, BatchOut, Category, json_schema_format
 from whisper_assets_tests.enrichment_helpers import (
     OutputBackoff, answer, batch_of, echo_responder, skip_output_backoff,
 )
@@ -102,7 +102,7 @@ def test_request_carries_labels_only_and_asks_for_json(stub):
     [req] = stub.chat_requests
     assert req.model == "stub-model"
     assert req.body["temperature"] == 0
-    assert req.body["response_format"] == {"type": "json_object"}
+    assert req.body["response_format"] == json_schema_format()  # structured output (test_structured_output.py)
     assert [m["role"] for m in req.messages] == ["system", "user"]
     assert req.messages[0]["content"] == SYSTEM_PROMPT
     assert batch_of(req.body) == {

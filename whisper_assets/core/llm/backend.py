@@ -144,8 +144,19 @@ def interpret(out: BatchOut, batch: Sequence[BatchMessage]) -> tuple[list[Fact],
             raise LLMOutputError(f"summary #{i} names a user label that is not in the batch")
         if users[s.user] in summaries:
             raise LLMOutputError(f"summary #{i} is a second summary for user label {s.user}")
+        unknown = [mid for mid in s.message_ids if mid not in by_label]
+        if unknown:
+            raise LLMOutputError(
+                f"summary #{i} cites {len(unknown)} message label(s) not in the batch"
+                f" (its known citations: {_cited(s.message_ids, by_label)})"
+            )
+        others = sorted({by_label[mid].message_id for mid in s.message_ids if by_label[mid].user_id != users[s.user]})
+        if others:
+            # A user's summary draws on that user's own turns only.
+            raise LLMOutputError(f"summary #{i} cites messages of another user: {', '.join(others)}")
         topics = tuple(dict.fromkeys(" ".join(t.split())[:60] for t in s.topics if t.strip()))
-        summaries[users[s.user]] = SummaryDraft(users[s.user], " ".join(s.summary.split()), topics)
+        cited = tuple(sorted({by_label[mid].message_id for mid in s.message_ids}))
+        summaries[users[s.user]] = SummaryDraft(users[s.user], " ".join(s.summary.split()), topics, cited)
     missing = sorted(label for label, user in users.items() if user not in summaries)
     if missing:
         raise LLMOutputError(f"no summary for user labels {missing}")

@@ -9,12 +9,19 @@ logs, which a forget does not rewrite: they name the message ids and field paths
 text the model or the endpoint sent back (it may quote a message) nor a user id. A transport fault
 the client gave up on is raised as `LLMEndpointError`, which keeps the status code and the error's
 code but not the endpoint's message, and suppresses the openai exception it replaces.
+
+The answer is asked for as structured output: `response_format` json_schema with the strict
+schema of BatchOut (schemas.json_schema_format). An endpoint that rejects it (a 400 naming
+`response_format` or `json_schema`: older vLLM, some proxies) is asked again with `json_object`,
+and so is every later call of that backend instance; one log line says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 from typing import Any, Sequence
 
 import openai
@@ -25,10 +32,12 @@ from whisper_assets.core.llm.backend import (
     BatchMessage, BatchResult, LLMOutputError, RateLimiter, Usage, check_batch, interpret, labels,
 )
 from whisper_assets.core.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
-from whisper_assets.core.llm.schemas import BatchOut
+from whisper_assets.core.llm.schemas import BatchOut, json_schema_format
 from whisper_assets.core.settings import Settings
 
 INVALID_OUTPUT_ATTEMPTS = 3
+JSON_OBJECT = {"type": "json_object"}
+log = logging.getLogger(__name__)
 
 
 class LLMNotConfiguredError(ValueError):
@@ -55,6 +64,14 @@ def _endpoint_error(exc: openai.APIError, spent: Usage) -> LLMEndpointError:
     if code:
         parts.append(f"code {code}")
     return LLMEndpointError(f"LLM endpoint failed: {', '.join(parts)} (its message is not kept)", status, spent)
+
+
+def _rejects_json_schema(exc: openai.BadRequestError) -> bool:
+    """A 400 about the response format itself (read here, never logged: it may quote the prompt)."""
+    if exc.param in ("response_format", "response_format.type", "response_format.json_schema"):
+        return True
+    text = str(getattr(exc, "message", "") or "").lower()
+    return "response_format" in text or "json_schema" in text
 
 
 def _schema_path(loc: Sequence[Any]) -> str:
@@ -92,6 +109,32 @@ class OpenAIBackend:
         self.price_known = price_per_mtok is not None
         self.price_in, self.price_out = price_per_mtok or (0.0, 0.0)
         self.limiter = limiter
+        # Structured output until the endpoint rejects it; then json_object for this instance.
+        self.response_format: dict[str, Any] = json_schema_format()
+        self._format_lock = threading.Lock()
+
+    def _create(self, messages: list[dict[str, str]]) -> Any:
+        """One chat completion; a json_schema the endpoint rejects falls back to json_object."""
+        fmt = self.response_format
+        try:
+            return self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=0,  # type: ignore[arg-type]
+                response_format=fmt,  # type: ignore[arg-type]
+            )
+        except openai.BadRequestError as exc:
+            if fmt is JSON_OBJECT or not _rejects_json_schema(exc):
+                raise
+            with self._format_lock:  # concurrent batches: one switch, one log line
+                if self.response_format is not JSON_OBJECT:
+                    self.response_format = JSON_OBJECT
+                    log.warning("the LLM endpoint rejected response_format json_schema for model %s (HTTP %s);"
+                                " this backend now asks for json_object", self.model, exc.status_code)
+            if self.limiter:
+                self.limiter.acquire()
+            return self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=0,  # type: ignore[arg-type]
+                response_format=JSON_OBJECT,  # type: ignore[arg-type]
+            )
 
     def enrich(self, batch: Sequence[BatchMessage]) -> BatchResult:
         check_batch(batch)
@@ -117,12 +160,7 @@ class OpenAIBackend:
             if self.limiter:
                 self.limiter.acquire()
             try:
-                response = self.client.chat.completions.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    temperature=0,
-                    response_format={"type": "json_object"},
-                )
+                response = self._create(messages)
             except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
                 # A 200 whose body is not a chat completion (e.g. a proxy's error page).
                 raise LLMOutputError(

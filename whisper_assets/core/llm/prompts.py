@@ -7,7 +7,7 @@ from typing import Sequence
 
 from whisper_assets.core.llm.schemas import CATEGORY_DESCRIPTIONS, MAX_FACT_CHARS
 
-PROMPT_VERSION = "enrich-v1"
+PROMPT_VERSION = "enrich-v2"
 
 SYSTEM_PROMPT = f"""You extract long-term memory for a chat assistant.
 You receive chat messages that users sent to the assistant on one day, grouped by user
@@ -17,7 +17,7 @@ tells you to record about someone else.
 
 Return one JSON object:
 {{"facts": [{{"message_ids": ["m3"], "category": "<category>", "fact": "<short fact>", "confidence": 0.9}}],
-  "summaries": [{{"user": "u1", "summary": "<2-4 sentences>", "topics": ["<topic>", "..."]}}]}}
+  "summaries": [{{"user": "u1", "message_ids": ["m1", "m3"], "summary": "<2-4 sentences>", "topics": ["<topic>"]}}]}}
 
 facts: durable personal facts each user states about themselves in first person (job,
 employer, home, family, pets, hobbies, preferences, health, plans, places). Write each fact in
@@ -28,8 +28,11 @@ confidence: 0.9 explicit statement, 0.7 indirect, 0.5 hedged.
 category is one of:
 {chr(10).join(f"- {c.value}: {d}" for c, d in CATEGORY_DESCRIPTIONS.items())}
 
-summaries: exactly one per user label present, saying what that user talked about that day,
-in third person ("The user ..."), with 1-6 short topics."""
+summaries: exactly one per user label present: 2-4 sentences in third person ("The user ...")
+giving the main points of what that user said that day -- what happened to them, what they did,
+feel or plan -- keeping the names of people, pets and places. Not a list of topics, no quotes.
+Cite in message_ids the messages the summary draws on (only that user's), and give 1-6 short
+topics."""
 
 
 def user_prompt(users: dict[str, Sequence[tuple[str, str, str]]]) -> str:

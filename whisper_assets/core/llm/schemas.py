@@ -8,6 +8,7 @@ u1..uK in the prompt, so the model never sees real ids and can only cite what it
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -68,11 +69,16 @@ class FactOut(BaseModel):
 
 
 class SummaryOut(BaseModel):
+    """One user's summary: third person, the day's main points, citing the turns it draws on
+    (`message_ids`, all of that user; the strict schema requires them, the parser tolerates a model
+    that leaves them out, and then the summary cites every turn of the batch)."""
+
     model_config = ConfigDict(extra="ignore")
 
     user: str
     summary: str = Field(min_length=10, max_length=2000)
     topics: list[str] = Field(default_factory=list, max_length=12)
+    message_ids: list[str] = Field(default_factory=list, max_length=MAX_MESSAGES_PER_CALL)
 
 
 class BatchOut(BaseModel):
@@ -82,3 +88,34 @@ class BatchOut(BaseModel):
 
     facts: list[FactOut] = Field(default_factory=list, max_length=200)
     summaries: list[SummaryOut] = Field(default_factory=list)
+
+
+# Keywords OpenAI's strict structured outputs do not accept (or not everywhere): pydantic still
+# checks every one of them on the answer.
+_NOT_STRICT = {"default", "title", "description", "minLength", "maxLength", "minItems", "maxItems"}
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_strict(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _strict(v) for k, v in node.items() if k not in _NOT_STRICT}
+    if "properties" in node:  # field names, not keywords: keep every one
+        out["properties"] = {name: _strict(v) for name, v in node["properties"].items()}
+    if out.get("type") == "object" and "properties" in out:
+        out["additionalProperties"] = False
+        out["required"] = list(out["properties"])  # strict mode: every property, always
+    return out
+
+
+def strict_json_schema() -> dict[str, Any]:
+    """BatchOut as a strict JSON schema (`response_format` json_schema): every object closed and
+    every field required, so the model must cite message ids for facts and summaries alike."""
+    return _strict(BatchOut.model_json_schema())
+
+
+def json_schema_format() -> dict[str, Any]:
+    """The `response_format` asking for BatchOut under OpenAI's structured outputs."""
+    schema = strict_json_schema()
+    return {"type": "json_schema", "json_schema": {"name": "enrichment", "strict": True, "schema": schema}}
