@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
 import dagster as dg
@@ -15,6 +15,7 @@ from whisper_assets.defs.jobs import enrichment_job
 from whisper_assets.defs.partitions import bots_partitions, partition_key
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.run_tags import SOURCE, partition_tags
+from whisper_assets.defs.schedules import record_empty_days_job
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,26 @@ def materialize_days(
         outcomes.append(RunOutcome(tuple(bots), first, last, result.run_id, result.success, error))
     return outcomes
 
+
+
+def record_empty_days(
+    instance: dg.DagsterInstance | None = None, stores: StoresResource | None = None,
+    last_day: date | None = None, log_level: str = "WARNING",
+) -> RunOutcome:
+    """Run record_empty_days_job in this process (as the 01:00 UTC schedule does in the daemon):
+    every known bot's days without messages, from the first day to `last_day` (default yesterday),
+    become materialized-empty."""
+    stores = stores or StoresResource()
+    settings = stores.settings()
+    instance = instance or persistent_instance(settings)
+    job = build_definitions(settings, stores).resolve_job_def(record_empty_days_job.name)
+    config = {"last_day": str(last_day)} if last_day else {}
+    result = job.execute_in_process(
+        instance=instance, tags={SOURCE: "cli"}, raise_on_error=False,
+        run_config={"ops": {"record_empty_days_op": {"config": config}},
+                    "loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+    failures = [e for e in result.all_events if e.is_step_failure]
+    error = failure_message(failures[0].step_failure_data.error) if failures else None
+    last = last_day or datetime.now(timezone.utc).date() - timedelta(days=1)
+    return RunOutcome((), settings.first_day, last, result.run_id, result.success, error)
