@@ -14,6 +14,7 @@ from whisper_assets.defs.assets import ASSETS
 from whisper_assets.defs.checks import CHECKS
 from whisper_assets.defs.io_manager import PostgresPartitionIOManager
 from whisper_assets.defs.jobs import JOBS
+from whisper_assets.defs.partitions import with_first_day
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.defs.schedules import SCHEDULES
 from whisper_assets.defs.sensors import build_qdrant_pending_sensor
@@ -35,7 +36,7 @@ def build_definitions(
     default resources (tests, the CLI's in-process runs)."""
     return dg.Definitions(
         # Code references: the UI links each asset to its definition (file and line).
-        assets=dg.with_source_code_references(ASSETS),
+        assets=dg.with_source_code_references(with_first_day(ASSETS, settings.first_day)),
         asset_checks=CHECKS,
         jobs=JOBS,
         sensors=[build_qdrant_pending_sensor(settings)],
