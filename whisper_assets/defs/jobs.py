@@ -8,7 +8,6 @@ import dagster as dg
 
 from whisper_assets.defs.assets import ASSETS
 from whisper_assets.defs.checks import pending_lag_check
-from whisper_assets.defs.partitions import bot_day_partitions
 from whisper_assets.defs.resources import StoresResource
 from whisper_assets.defs.run_tags import RETRY_ALL_STEPS
 from whisper_assets.memory.maintenance import forget_user_by_sha256, prune
@@ -17,7 +16,7 @@ enrichment_job = dg.define_asset_job(
     "enrichment_job",
     # Without the freshness check (freshness_job runs it): it would take a store turn in every run.
     selection=dg.AssetSelection.assets(*ASSETS) - dg.AssetSelection.checks(pending_lag_check),
-    partitions_def=bot_day_partitions,
+    # No partitions_def: the assets' own, whose first day the settings choose (partitions.with_first_day).
     description="Enrich bot-day partitions: facts, summaries, embeddings, then mark points completed.",
     tags=RETRY_ALL_STEPS,
 )
