@@ -97,7 +97,7 @@ class MessageIn:
 def validate(item: MessageIn, settings: Settings) -> Message:
     return new_message(
         item.bot, item.user, item.role, item.content, item.timestamp, item.message_id,
-        max_chars=settings.max_message_chars,
+        max_chars=settings.max_message_chars, earliest_day=settings.first_day,
     )
 
 
