@@ -231,7 +231,7 @@ def new_message(
         raise InvalidMessageError(f"timestamp must be a datetime, not {type(timestamp).__name__}")
     if ts.date() < earliest_day:
         raise InvalidMessageError(
-            f"timestamp {ts.isoformat()} is before the first partition day {earliest_day}"
+            f"timestamp {ts.isoformat()} is before the first partition day {earliest_day} (WHISPER_FIRST_DAY)"
         )
     if ts - now > MAX_FUTURE:
         raise InvalidMessageError(f"timestamp {ts.isoformat()} is more than a day in the future")
