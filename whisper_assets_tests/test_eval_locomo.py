@@ -242,6 +242,15 @@ def test_eval_locomo_end_to_end(tmp_path, monkeypatch, pg_admin, database_url):
     # Two users with one or two days each: what recall() returns covers the evidence turns.
     assert retrieval["overall"]["recall@10"] == 1.0
     assert 0 <= retrieval["overall"]["recall@5"] <= 1
+    # Strict: never above loose; asked twice; both baselines scored on the same questions.
+    after = report["retrieval_after"]
+    assert after["when"] == "after" and after["strict"]["evaluated"] == retrieval["strict"]["evaluated"] == 2
+    for block in (retrieval, after):
+        assert block["strict"]["recall@10"] <= block["overall"]["recall@10"]
+        for base in block["baselines"].values():
+            assert base["strict"]["evaluated"] == 2 and base["strict"]["recall@10"] <= base["loose"]["recall@10"]
+    assert h["evidence_recall@10"] == retrieval["strict"]["recall@10"]
+    assert "Strict evidence recall (the headline)" in markdown
     by_q = {q["question"]: q for q in retrieval["questions"]}
     assert by_q["What does Ann do for a living?"]["users"] == ["Ann"]
     assert by_q["What does Ann do for a living?"]["now"].startswith("2023-06-20T00:15")

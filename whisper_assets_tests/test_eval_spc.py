@@ -137,3 +137,28 @@ def test_expressed_needs_a_statement_of_the_speaker_not_a_question():
                                (("User 1", "Do I fix old radios?"), ("User 2", "I fix old radios.")))
     result = spc.score_spc_facts([conv], {}, WordEncoder().encode)
     assert result.expressed == 0 and result.personas == 1
+
+
+def test_eval_spc_end_to_end(tmp_path, monkeypatch, database_url):
+    """The tiny CSV through `whisper-assets eval spc`: hot path, Dagster partitions (one bot per
+    conversation, one day), offline backend, scored against the personas."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from whisper_assets.interfaces.cli.app import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["eval", "spc", str(write_csv(tmp_path / "spc.csv")), "--conversations", "5",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "recall of expressed persona sentences" in result.output
+    report = json.loads((out / "spc.json").read_text())
+    assert report["dataset"]["conversations"] == ["spc-0000", "spc-0002"]
+    assert report["run"]["stored"] == 6 and report["run"]["partitions"] == 2
+    h = report["facts"]["overall"]
+    assert h["turns"] == 6 and h["persona_sentences"] == 7
+    assert h["predicted_facts"] >= 1 and 0 < h["fact_precision"] <= 1  # "I am a baker" at least
+    assert (out / "spc.md").read_text().startswith("# Synthetic-Persona-Chat evaluation")
