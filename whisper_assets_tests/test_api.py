@@ -196,7 +196,7 @@ def test_ask_prints_the_context_block(env):
                                         "what did we talk about yesterday?"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Memory of this user (as of 2025-11-12 15:00 UTC):")
-    assert "- [pet] has a dog named Biscuit (confidence 0.90)" in result.output
+    assert "- [pet] has a dog named Biscuit (as of 2025-11-01; confidence 0.90)" in result.output
     assert "- 2025-11-11: The user is training for the Lisbon marathon" in result.output
     assert "Answer:" not in result.output
 

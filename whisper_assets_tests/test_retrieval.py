@@ -548,7 +548,7 @@ def test_absurd_time_ranges(engine, world, query):
 def test_context_block(engine, world, embedder):
     context = ask(engine, "what did we talk about last week regarding my cat?", embedder=embedder).as_context()
     assert context.startswith("Memory of this user (as of 2025-11-12 15:00 UTC):")
-    assert "- [pet] has a cat named Miso (confidence 0.70)" in context
+    assert "- [pet] has a cat named Miso (as of 2025-11-01; confidence 0.70)" in context
     assert 'Conversations "last week" (2025-11-03 to 2025-11-09):' in context
     assert "- 2025-11-05: The user adopted a kitten named Miso" in context
     assert len(context) <= 2000

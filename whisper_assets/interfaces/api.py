@@ -2,7 +2,7 @@
 
     GET  /recall?bot=elena&user=user_alice&query=what+did+we+talk+about+last+week&tz=Europe/Lisbon
     POST /recall   {"bot": "elena", "user": "user_alice", "query": "...", "now": "...", "tz": "...", "limit": 10}
-    GET  /facts?bot=elena&user=user_alice[&category=pet][&limit=50]
+    GET  /facts?bot=elena&user=user_alice[&category=pet][&limit=50][&history=true]
     GET  /healthz
 
 GET's query parameters and POST's body are one model, `RecallRequest`: bot, user, query and the
@@ -105,6 +105,7 @@ class FactsResponse(BaseModel):
     bot: str
     user: str
     category: Optional[Category]
+    history: bool = Field(default=False, description="every period of every fact, ended ones too")
     facts: list[FactItem]
 
 
@@ -235,19 +236,22 @@ def create_app(settings: Settings | None = None, *, store: Any = None, load_mode
         user: Annotated[str, Query(min_length=1, max_length=MAX_USER_ID_CHARS)],
         category: Optional[Category] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_FACTS_SCANNED)] = 200,
+        history: bool = False,
     ) -> FactsResponse:
-        """A user's facts, most confident first, with provenance."""
+        """A user's facts that hold now, most confident first, with provenance; with history=true,
+        every period of every fact (moved away, old jobs, ended ones) with valid_from/valid_to."""
         try:
             check_text(user, "user")
         except InvalidMessageError as exc:
             raise HTTPException(422, str(exc)) from None
         try:
-            items = get_facts(bot, user, category.value if category else None, limit, engine=request.app.state.engine)
+            items = get_facts(bot, user, category.value if category else None, limit, engine=request.app.state.engine,
+                              history=history)
         except UnknownBotError as exc:
             raise HTTPException(404, str(exc)) from None
         except (RecallError, InvalidMessageError) as exc:
             raise HTTPException(422, _printable(str(exc))) from None
-        return FactsResponse(bot=bot, user=user, category=category, facts=items)
+        return FactsResponse(bot=bot, user=user, category=category, history=history, facts=items)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": ErrorBody}})
     def healthz(request: Request) -> Any:

@@ -170,8 +170,12 @@ def facts_cmd(
         None, "--category", help="Only this category: " + ", ".join(c.value for c in Category) + "."
     ),
     limit: int = typer.Option(200, "--limit", min=1, max=MAX_FACTS_SCANNED),
+    history: bool = typer.Option(
+        False, "--history", help="Every period of every fact, ended ones too (from, until, how it ended)."
+    ),
 ) -> None:
-    """A user's facts, most confident first, with where they came from."""
+    """A user's facts that hold now, most confident first, with where they came from; with
+    --history, when each fact held (a former home, an old job, an ended relationship)."""
     from whisper_assets.memory.retrieval import RecallError, UnknownBotError, get_facts
     from whisper_assets.stores.postgres import get_engine
 
@@ -180,7 +184,8 @@ def facts_cmd(
     if category is not None and category.lower() not in {c.value for c in Category}:
         raise _fail(f"unknown category {category!r}: use one of {', '.join(c.value for c in Category)}")
     try:
-        items = get_facts(bot, user, category.lower() if category else None, limit, engine=get_engine(settings))
+        items = get_facts(bot, user, category.lower() if category else None, limit, engine=get_engine(settings),
+                          history=history)
     except UnknownBotError as exc:
         raise _fail(str(exc)) from None
     except (RecallError, InvalidMessageError) as exc:
@@ -193,16 +198,25 @@ def facts_cmd(
         console.print(f"no facts about {user} with {bot}" + (f" in category {category}" if category else ""),
                       highlight=False, markup=False)
         return
-    table = Table(title=f"facts about {user} ({bot}), most confident first")
+    title = "history, by slot then oldest first" if history else "most confident first"
+    table = Table(title=f"facts about {user} ({bot}), {title}")
     table.add_column("category", no_wrap=True)
     table.add_column("fact", ratio=1)
     table.add_column("conf.", justify="right", no_wrap=True)
     table.add_column("mentions", justify="right", no_wrap=True)
-    table.add_column("last seen", no_wrap=True)
+    if history:
+        table.add_column("from", no_wrap=True)
+        table.add_column("until", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+    else:
+        table.add_column("since", no_wrap=True)
+        table.add_column("last seen", no_wrap=True)
     table.add_column("msgs", justify="right", no_wrap=True)
     for f in items:
-        table.add_row(f.category, f.fact, f"{f.confidence:.2f}", str(f.mention_count),
-                      f.last_seen.strftime("%Y-%m-%d"), str(len(f.provenance.source_message_ids)))
+        when = ([f.valid_from.strftime("%Y-%m-%d"), f.valid_to.strftime("%Y-%m-%d") if f.valid_to else "now", f.status]
+                if history else [f.valid_from.strftime("%Y-%m-%d"), f.last_seen.strftime("%Y-%m-%d")])
+        table.add_row(f.category, f.fact, f"{f.confidence:.2f}", str(f.mention_count), *when,
+                      str(len(f.provenance.source_message_ids)))
     console.print(table, markup=False, highlight=False)
 
 

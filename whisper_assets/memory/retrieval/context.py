@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from whisper_assets.core.timephrases import get_zone
 from whisper_assets.memory.retrieval.limits import DEFAULT_CONTEXT_CHARS
 
 if TYPE_CHECKING:
-    from whisper_assets.memory.retrieval.models import RecallResult
+    from whisper_assets.memory.retrieval.models import FactItem, RecallResult
 
 FACT_CHARS = 200
 SUMMARY_CHARS = 320
@@ -21,7 +22,9 @@ def _clip(text: str, n: int) -> str:
 
 
 def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS) -> str:
-    """Plain text, at most `max_chars`: facts, then conversations (the time range's, then related
+    """Plain text, at most `max_chars`: facts that hold (each "as of" the latest time it was said,
+    and "since" when it began, for a slot's value such as a home or a job), earlier facts that no
+    longer hold (when the question asked, with when they held), then conversations (the time range's, then related
     ones; with no time named, related ones, then recent ones), then past messages. An empty result
     says plainly that nothing is known. Lines that do not fit are dropped from the end of the least
     important section first (with a time range: messages, related, facts, the range's
@@ -39,8 +42,11 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
         return _fit(f"{header}\nNothing is known about this user yet: no facts and no conversation "
                     "summaries are stored.", max_chars)
 
-    facts = [f"- [{f.category}] {_clip(f.fact, FACT_CHARS)} (confidence {f.confidence:.2f})" for f in result.facts]
+    zone = get_zone(result.tz)
+    facts = [f"- [{f.category}] {_clip(f.fact, FACT_CHARS)} ({_when(f, zone)}; confidence {f.confidence:.2f})"
+             for f in result.facts]
     fact_title = "Facts (most relevant first):" if facts else "Facts: none stored."
+    earlier = [f"- [{f.category}] {_clip(f.fact, FACT_CHARS)} ({_when(f, zone)})" for f in result.history]
     if result.summaries_scope == "time_range" and result.time_range is not None:
         tr = result.time_range
         when = f"\"{tr.phrase}\" ({tr.label})"
@@ -56,18 +62,19 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
             f"\"{_clip(m.text, MESSAGE_CHARS)}\"" for m in result.messages]
     # [title, lines, lines always kept, shown when empty]; dropped lines are counted per section
     fact_section = [fact_title, facts, 1, True]
+    history_section = ["Earlier facts, no longer true:", earlier, 0, False]
     related_section = ["Conversations related to the question:", related, 0, False]
     said_section = ["Past messages related to the question:", said, 0, False]
     if result.summaries_scope == "time_range":
         conv_section = [conv_title, convs, 1, True]
-        order = [fact_section, conv_section, related_section, said_section]
-        drop_first = [said_section, related_section, fact_section, conv_section]
+        order = [fact_section, history_section, conv_section, related_section, said_section]
+        drop_first = [said_section, related_section, history_section, fact_section, conv_section]
     else:  # no time named: what matches the question matters more than what was recent
         conv_section = [conv_title, convs, 0, bool(convs) or not related]
         if not convs and not related:
             conv_section[0] = "Conversations: none stored."
-        order = [fact_section, related_section, conv_section, said_section]
-        drop_first = [conv_section, said_section, fact_section, related_section]
+        order = [fact_section, history_section, related_section, conv_section, said_section]
+        drop_first = [conv_section, said_section, history_section, fact_section, related_section]
     dropped = {id(sec): 0 for sec in order}
 
     def build() -> str:
@@ -88,6 +95,18 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
             lines.pop()
             dropped[id(sec)] += 1
     return _fit(build(), max_chars)
+
+
+def _when(f: FactItem, zone: tzinfo) -> str:
+    """'as of 2026-06-02' (the latest it was said), 'since ...' for a slot's value (home, job...),
+    'from ... until ..., superseded' for one that no longer holds."""
+    def day(t: datetime) -> str:
+        return f"{t.astimezone(zone):%Y-%m-%d}"
+
+    if f.valid_to is not None:
+        return f"from {day(f.valid_from)} until {day(f.valid_to)}, {f.status}"
+    since = f"since {day(f.valid_from)}, " if f.slot and day(f.valid_from) != day(f.as_of) else ""
+    return f"{since}as of {day(f.as_of)}"
 
 
 def _fit(text: str, max_chars: int) -> str:

@@ -1,25 +1,81 @@
-"""A user's facts: ranked for a question, or listed (most confident first) with provenance."""
+"""A user's facts: ranked for a question, or listed (most confident first) with provenance.
+
+Facts have validity periods (core/enrichment/consolidation.py): as of a time, a fact holds when one
+of its periods covers it; a period that ended by then is history ("where did I live before?").
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from whisper_assets.core.llm.schemas import Category
 from whisper_assets.core.messages import validate_bot_name, validate_user_id
 from whisper_assets.memory.retrieval.limits import MAX_FACTS_SCANNED
 from whisper_assets.memory.retrieval.models import FactItem, RecallError, UnknownBotError, fact_item
 from whisper_assets.memory.retrieval.query import content_terms
-from whisper_assets.stores.repository import memories
+from whisper_assets.stores.repository import consolidation, memories
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
     from whisper_assets.stores.qdrant import MessageStore
-    from whisper_assets.stores.repository.memories import FactRow
+    from whisper_assets.stores.repository.consolidation import FactRecord
+
+
+@dataclass(frozen=True)
+class FactView:
+    """One period of a stored fact: the fact as it stood then."""
+
+    category: str
+    fact: str
+    confidence: float
+    mention_count: int
+    first_seen: datetime
+    last_seen: datetime
+    source_message_ids: list[str]
+    model: str
+    prompt_version: str
+    slot: str | None
+    status: str
+    valid_from: datetime
+    valid_to: datetime | None
+    as_of: datetime
+
+
+def _view(r: FactRecord, start: datetime, end: datetime | None, how: str | None,
+          now: datetime | None) -> FactView:
+    as_of = r.last_seen if now is None or r.last_seen <= now else max(start, r.first_seen)
+    if end is not None and as_of > end:
+        as_of = start  # said again after this period: this period's own evidence is its start
+    return FactView(r.category, r.fact, r.confidence, r.mention_count, r.first_seen, r.last_seen,
+                    list(r.source_message_ids), r.model, r.prompt_version, r.slot, how or "current", start, end, as_of)
+
+
+def as_of(records: Iterable[FactRecord], now: datetime) -> tuple[list[FactView], list[FactView]]:
+    """(facts holding at `now`, periods that ended at or before `now`): a fact superseded or closed
+    after `now` still held then (and shows no end); nothing that began after `now` is seen."""
+    current, past = [], []
+    for r in records:
+        for start, end, how in r.periods():
+            if start > now:
+                continue
+            if end is None or end > now:
+                current.append(_view(r, start, None, None, now))
+            else:
+                past.append(_view(r, start, end, how, now))
+    return current, past
+
+
+def history_views(records: Iterable[FactRecord]) -> list[FactView]:
+    """Every period of every fact, by slot or category, then oldest first."""
+    views = [_view(r, start, end, how, None) for r in records for start, end, how in r.periods()]
+    return sorted(views, key=lambda v: (v.slot or "~" + v.category, v.valid_from, v.fact))
 
 
 def rank_facts(
-    rows: Sequence[FactRow], categories: list[Category], terms: set[str], limit: int, bot: str, how: str,
+    rows: Sequence[FactView], categories: list[Category], terms: set[str], limit: int, bot: str, how: str,
 ) -> list[FactItem]:
     """Highest relevance first, ties by recency:
     relevance = 2 if the fact's category was routed (so routed facts always come first)
@@ -53,9 +109,12 @@ def bot_exists(conn: Connection, bot: str, store: MessageStore | None = None) ->
 
 
 def get_facts(
-    bot: str, user: str, category: str | None = None, limit: int = 200, *, engine: Engine | None = None
+    bot: str, user: str, category: str | None = None, limit: int = 200, *, engine: Engine | None = None,
+    history: bool = False,
 ) -> list[FactItem]:
-    """A user's facts with provenance, most confident first (optionally one category).
+    """A user's facts that hold today with provenance, most confident first (optionally one
+    category); with `history`, every period of every fact (those that ended too), grouped by slot
+    or category, oldest first.
 
     Raises InvalidMessageError, RecallError (unknown category, limit out of range) or UnknownBotError.
     """
@@ -76,7 +135,8 @@ def get_facts(
 
         engine = get_engine(get_settings())
     with engine.connect() as conn:
-        rows = memories.facts(conn, bot, user, category=category, limit=limit)
+        rows = consolidation.fact_records(conn, bot, user, category=category, limit=limit, current_only=not history)
         if not rows and not bot_exists(conn, bot):
             raise UnknownBotError(bot)
-    return [fact_item(bot, r, relevance=float(r.confidence)) for r in rows]
+    views = history_views(rows) if history else [_view(r, r.valid_from, None, None, None) for r in rows]
+    return [fact_item(bot, v, relevance=float(v.confidence)) for v in views]

@@ -14,7 +14,8 @@ from whisper_assets.memory.retrieval.limits import (
 )
 
 if TYPE_CHECKING:
-    from whisper_assets.stores.repository.memories import FactRow, SummaryRow
+    from whisper_assets.memory.retrieval.facts import FactView
+    from whisper_assets.stores.repository.memories import SummaryRow
 
 UTC = timezone.utc
 MIN_NOW = datetime(2, 1, 1, tzinfo=UTC)
@@ -59,6 +60,10 @@ class RecallOptions(BaseModel):
     )
     week_start: int = Field(default=MONDAY, ge=0, le=6, description="first day of a week, 0 = Monday")
     semantic: bool = Field(default=True, description="search summaries and messages by meaning")
+    history: Optional[bool] = Field(
+        default=None, description="also the facts that no longer hold (moved away, old job, ended): "
+        "true, false, or null to include them when the question asks about the past ('where did I live before?')"
+    )
 
     @field_validator("tz")
     @classmethod
@@ -104,6 +109,12 @@ class FactItem(BaseModel):
     mention_count: int
     first_seen: datetime
     last_seen: datetime
+    status: Literal["current", "superseded", "closed"] = Field(
+        default="current", description="current, or how it ended: superseded by a newer value, closed by an ending")
+    valid_from: datetime = Field(description="since when it holds (or held)")
+    valid_to: Optional[datetime] = Field(default=None, description="when it stopped holding; null while it holds")
+    as_of: datetime = Field(description="the latest time it was said or began to hold, at or before `now`")
+    slot: Optional[str] = Field(default=None, description="the single-valued slot it fills (home, employer, ...)")
     relevance: float = Field(description="the ranking score (higher first)")
     matched: list[str] = Field(default_factory=list, description="why it ranks where it does")
     provenance: Provenance
@@ -140,7 +151,10 @@ class RecallResult(BaseModel):
     time_range: TimeRange | None = Field(description="the time the query names, if any")
     categories: list[str] = Field(description="fact categories the query was routed to, most specific first")
     category_source: Literal["keywords", "meaning", "none"]
-    facts: list[FactItem]
+    facts: list[FactItem] = Field(description="facts that hold as of `now`")
+    history: list[FactItem] = Field(
+        default_factory=list, description="facts that held before `now` and no longer do, when asked for"
+    )
     summaries: list[SummaryItem] = Field(
         description="summaries in time_range, oldest first; when the query names no time, the most recent "
         "ones not already in `related`"
@@ -161,7 +175,7 @@ class RecallResult(BaseModel):
 
     @property
     def is_empty(self) -> bool:
-        return not (self.facts or self.summaries or self.related or self.messages)
+        return not (self.facts or self.history or self.summaries or self.related or self.messages)
 
     def as_context(self, max_chars: int = DEFAULT_CONTEXT_CHARS) -> str:
         """A compact plain-text block for a bot prompt, at most `max_chars` characters."""
@@ -176,12 +190,13 @@ def partition_key(bot: str, day: date) -> str:
     return f"{bot}|{day.isoformat()}"
 
 
-def fact_item(bot: str, r: FactRow, relevance: float = 0.0, matched: list[str] | None = None) -> FactItem:
+def fact_item(bot: str, r: FactView, relevance: float = 0.0, matched: list[str] | None = None) -> FactItem:
     first, last = r.first_seen, r.last_seen
     partitions = list(dict.fromkeys(partition_key(bot, t.astimezone(UTC).date()) for t in (first, last)))
     return FactItem(
         category=r.category, fact=r.fact, confidence=r.confidence, mention_count=r.mention_count,
-        first_seen=first, last_seen=last, relevance=round(relevance, 4), matched=matched or [],
+        first_seen=first, last_seen=last, status=r.status, valid_from=r.valid_from, valid_to=r.valid_to,
+        as_of=r.as_of, slot=r.slot, relevance=round(relevance, 4), matched=matched or [],
         provenance=Provenance(partitions=partitions, source_message_ids=list(r.source_message_ids),
                               window_start=first, window_end=last, model=r.model, prompt_version=r.prompt_version),
     )

@@ -1,11 +1,15 @@
 """`recall()`: what a bot remembers about a user that bears on a question.
 
-- facts: at most `limit`, most relevant first: facts of the categories the query names
+- facts: those that hold as of `now` (a fact superseded or closed later still held then; see
+  core/enrichment/consolidation.py), at most `limit`, most relevant first: facts of the categories the query names
   ("my job"/"work" -> occupation, employer; "my pets" -> pet; "family"; "where do I live" ->
   location; ... see query.CATEGORY_ROUTES) come first; when no keyword names one and the query is
   embedded anyway, the categories whose descriptions are closest in meaning (cosine >= 0.35);
   then word overlap with the query, confidence, mentions, recency. Fact texts are not embedded
   per query (100 facts cost ~60 ms to embed on 2 cores; see benchmarks/retrieval.py).
+- history: the facts that held before `now` and no longer do (a former home, an old job, an
+  ended relationship), ranked the same way, when `options.history` is true, or when it is None
+  and the question asks about the past ("where did I live before?", "what was my old job?").
 - summaries: those overlapping the time range the query names (`resolve_time_range(query, now,
   tz)`: "last week", "yesterday", "in March"... in the user's time zone `tz`, weeks from
   `week_start`), the latest `summary_limit` of them, oldest first. With no time phrase: the latest
@@ -44,15 +48,16 @@ import numpy as np
 from whisper_assets.core.llm.schemas import Category
 from whisper_assets.core.timephrases import TimeRange, get_zone, resolve_time_range
 from whisper_assets.memory.retrieval import vectors
-from whisper_assets.memory.retrieval.facts import bot_exists, rank_facts
+from whisper_assets.memory.retrieval.facts import as_of, bot_exists, rank_facts
 from whisper_assets.memory.retrieval.limits import MAX_FACTS_SCANNED
 from whisper_assets.memory.retrieval.models import (
     UTC, MessageItem, RecallError, RecallOptions, RecallResult, SummaryItem, UnknownBotError, summary_item,
 )
 from whisper_assets.memory.retrieval.query import (
-    categories_by_meaning, check_query, content_terms, embed_pool, route_categories, strip_phrase, timed_embed,
+    asks_history, categories_by_meaning, check_query, content_terms, embed_pool, route_categories, strip_phrase,
+    timed_embed,
 )
-from whisper_assets.stores.repository import memories
+from whisper_assets.stores.repository import consolidation, memories
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -94,7 +99,8 @@ def recall(
     engine, settings = _resources(engine, settings, take_store)
     with contextlib.ExitStack() as held, engine.connect() as conn:
         with _timed(timings, "facts_sql"):  # as of `now`: nothing first learnt after it
-            fact_rows = memories.facts(conn, bot, user, limit=MAX_FACTS_SCANNED, now=q.now)
+            records = consolidation.fact_records(conn, bot, user, limit=MAX_FACTS_SCANNED, now=q.now)
+            fact_rows, past_rows = as_of(records, q.now)
         with _timed(timings, "summaries_sql"):
             summaries, total = _summaries_by_time(conn, bot, user, q, options)
         vector = embedding.wait(timings)
@@ -115,14 +121,17 @@ def recall(
             keep = options.recent_limit
             summaries = [s for s in summaries if s.start not in taken][-keep:] if keep else []
             total = len(summaries)
-        if not (fact_rows or summaries or related or messages) and not bot_exists(conn, bot, store):
+        if not (records or summaries or related or messages) and not bot_exists(conn, bot, store):
             raise UnknownBotError(bot)
     with _timed(timings, "rank"):
         facts = rank_facts(fact_rows, q.categories, q.terms, options.limit, bot, q.category_source)
+        wants_history = options.history if options.history is not None else asks_history(q.rest)
+        history = rank_facts(past_rows, q.categories, q.terms, options.limit, bot, q.category_source) \
+            if wants_history else []
     timings["total"] = _ms(t0)
     return RecallResult(
         bot=bot, user=user, query=q.query, now=q.now, tz=q.tz, time_range=q.time_range,
-        categories=[c.value for c in q.categories], category_source=q.category_source, facts=facts,
+        categories=[c.value for c in q.categories], category_source=q.category_source, facts=facts, history=history,
         summaries=summaries, summaries_scope="time_range" if q.time_range else "recent", summaries_total=total,
         related=related, messages=messages, semantic=mode, timings_ms={k: round(v, 3) for k, v in timings.items()},
     )

@@ -53,6 +53,18 @@ CATEGORY_ROUTES: list[tuple[re.Pattern, tuple[Category, ...]]] = [
     (re.compile(r"\b(?:plans?|planning|planned|goals?|upcoming|going\s+to|intend\w*|hop(?:e|ing)\s+to)\b", re.I),
      (_C.PLAN,)),
 ]
+# Questions about what no longer holds: the facts' history is recalled with the current ones.
+_HISTORY = re.compile(
+    r"\b(?:before|used\s+to|previous(?:ly)?|former(?:ly)?|(?:my|our|the)\s+old|earlier|in\s+the\s+past|"
+    r"history|no\s+longer|any\s*more|originally|at\s+first|ex-?(?:wife|husband|girlfriend|boyfriend|partner)|"
+    r"still|did\s+i\s+(?:use\s+to|ever)|change[sd]?|lost|ended)\b", re.I)
+
+
+def asks_history(text: str) -> bool:
+    """Whether the question asks about facts that may no longer hold ("where did I live before?")."""
+    return bool(_HISTORY.search(text))
+
+
 _CATEGORY_NAMES = re.compile(r"\b(" + "|".join(c.value for c in Category if c is not Category.OTHER) + r")\b", re.I)
 
 _STOPWORDS = frozenset("""
