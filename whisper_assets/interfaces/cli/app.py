@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
-from whisper_assets.core.days import FIRST_DAY, latest_day
+from whisper_assets.core.days import latest_day
 from whisper_assets.core.messages import InvalidMessageError, validate_bot_name, validate_user_id
 from whisper_assets.core.settings import Settings, SettingsError, load_settings
 from whisper_assets.interfaces.cli.errors import ErrorReportingGroup, debug_enabled, fail, set_debug
@@ -134,9 +134,9 @@ def _parse_day(value: str, option: str) -> date:
         day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
-    latest = latest_day(datetime.now(timezone.utc))
-    if not FIRST_DAY <= day <= latest:
-        raise typer.BadParameter(f"{day} is outside the partitions ({FIRST_DAY} to {latest})", param_hint=option)
+    first, latest = _settings().first_day, latest_day(datetime.now(timezone.utc))
+    if not first <= day <= latest:
+        raise typer.BadParameter(f"{day} is outside the partitions ({first} to {latest})", param_hint=option)
     return day
 
 
