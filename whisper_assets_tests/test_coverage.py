@@ -17,8 +17,10 @@ from whisper_assets.core.settings import Settings, SettingsError, load_settings
 from whisper_assets.defs.definitions import build_definitions
 from whisper_assets.defs.partitions import bots_partitions
 from whisper_assets.defs.resources import StoresResource
+from whisper_assets.defs.run_tags import RANGE_START, RANGE_END
 from whisper_assets.defs.runs import materialize_days, record_empty_days
 from whisper_assets.defs.schedules import BOT_DAY_ASSETS
+from whisper_assets.defs.sensors import SENSOR_NAME
 from whisper_assets.memory.hot_path import MessageIn, store_messages
 from whisper_assets.memory.writer import validate
 from whisper_assets_tests.enrichment_helpers import fast_settings
@@ -142,3 +144,19 @@ def test_empty_days_are_recorded_like_a_multi_day_run_leaves_them(settings):
         events = len(instance.fetch_materializations(dg.AssetKey("pending_messages"), limit=1000).records)
         assert record_empty_days(instance=instance, stores=stores).success
         assert len(instance.fetch_materializations(dg.AssetKey("pending_messages"), limit=1000).records) == events
+
+
+def test_the_sensor_never_requests_a_day_before_the_first_day(settings, monkeypatch):
+    """Points stored before WHISPER_FIRST_DAY was raised: their days have no partition any more."""
+    stores = StoresResource.from_settings(settings)
+    store_messages([turn("elena", -5, "I bake bread"), turn("elena", -2, "I bake cakes"),
+                    turn("marcus", -5, "I sail boats")], settings)  # accepted: the first day is 6 days ago
+    monkeypatch.setenv("WHISPER_FIRST_DAY", str(day(-3)))
+    monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
+    defs = build_definitions(load_settings(), stores)
+    with dg.instance_for_test() as instance, dg.build_sensor_context(
+            instance=instance, resources={"stores": stores}, definitions=defs) as context:
+        result = defs.resolve_sensor_def(SENSOR_NAME)(context)
+    # elena's run from -5 to -2 starts at the first day; marcus's only day is before it: not requested.
+    assert [(r.tags.get("bot"), r.tags.get(RANGE_START), r.tags.get(RANGE_END)) for r in result.run_requests] == [
+        ("elena", f"elena|{day(-3)}", f"elena|{day(-2)}")]

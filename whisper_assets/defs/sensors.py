@@ -3,12 +3,12 @@
 Built from the Settings the definitions load with (`build_qdrant_pending_sensor(settings)`): Dagster needs
 the tick interval when the sensor is defined, and the thresholds come from the same object."""
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
 
 import dagster as dg
 
-from whisper_assets.core.days import latest_day
+from whisper_assets.core.days import FIRST_DAY, latest_day
 from whisper_assets.core.enrichment.scheduling import (
     RETRY_REASON, PlannedRun, SensorConfig, SensorState, count_pending, plan_tick, scan_new_pending,
 )
@@ -37,13 +37,16 @@ def build_qdrant_pending_sensor(settings: Settings) -> dg.SensorDefinition:
         description="Requests enrichment runs for bot-days with pending points in Qdrant.",
     )
     def _sensor(context: dg.SensorEvaluationContext, stores: StoresResource) -> dg.SensorResult:
-        return evaluate_tick(context, stores, config)
+        return evaluate_tick(context, stores, config, settings.first_day)
 
     return _sensor
 
 
-def evaluate_tick(context: dg.SensorEvaluationContext, stores: StoresResource, config: SensorConfig) -> dg.SensorResult:
-    """One tick: plan from the store (scheduling.plan_tick), then turn the plan into run requests."""
+def evaluate_tick(context: dg.SensorEvaluationContext, stores: StoresResource, config: SensorConfig,
+                  first_day: date = FIRST_DAY) -> dg.SensorResult:
+    """One tick: plan from the store (scheduling.plan_tick), then turn the plan into run requests.
+    Days before `first_day` have no partition (points stored before WHISPER_FIRST_DAY was raised):
+    they are named in the skip reason, never requested."""
     state = SensorState.from_cursor(context.cursor)
     now = datetime.now(timezone.utc)
     if is_temporary(context.instance):
@@ -70,6 +73,11 @@ def evaluate_tick(context: dg.SensorEvaluationContext, stores: StoresResource, c
     requests = []
     for run in plan.runs:
         key = f"{run.bot_name}|{run.first_day}"
+        if run.first_day < first_day:
+            if run.last_day < first_day:
+                plan.waiting[key] = f"before WHISPER_FIRST_DAY {first_day}: no partition"
+                continue
+            run = replace(run, first_day=first_day)
         queued = next((r for r in active.get(run.bot_name, []) if r.queued and r.covers(run)), None)
         if queued is not None:
             # It has not read its messages yet, so it will take these too: a second run would wait
