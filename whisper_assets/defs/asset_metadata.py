@@ -41,6 +41,13 @@ COLUMN_SCHEMAS: dict[str, dg.TableSchema] = {
         _C("category", "string"), _C("confidence", "double"), _C("mention_count", "integer"),
         _C("first_seen", "timestamptz"), _C("last_seen", "timestamptz"), _C("source_message_ids", "uuid[]"),
         _C("model", "string"), _C("prompt_version", "string"), _C("updated_at", "timestamptz"),
+        _C("slot", "string", description="the single-valued slot it fills (home, employer, ...), or null"),
+        _C("status", "string", description="current | superseded | closed"),
+        _C("valid_from", "timestamptz"), _C("valid_to", "timestamptz", description="null while it holds"),
+        _C("prior_valid_from", "timestamptz[]"), _C("prior_valid_to", "timestamptz[]"),
+        _C("prior_ended_by", "string[]", description="earlier periods, oldest first"),
+        _C("variants", "string[]", description="the wordings merged into this fact"),
+        _C("variant_vectors", "bytea", description="their 384-d vectors (the consolidation's cache)"),
     ], constraints=dg.TableConstraints(other=["UNIQUE (user_id, bot_name, fact_content)"])),
     "conversation_summaries": dg.TableSchema(columns=[
         _C("id", "bigint"), _C("user_id", "string"), *_BOT_DAY, _C("start_timestamp", "timestamptz"),

@@ -25,7 +25,7 @@ from whisper_assets.defs.io_manager import run_started_at
 from whisper_assets.defs.partitions import bot_day_partitions, partition_ids
 from whisper_assets.defs.resources import LLMResource, StoresResource
 from whisper_assets.stores import partition_io
-from whisper_assets.stores.repository import enrichment as repo
+from whisper_assets.stores.repository import consolidation as consolidation_repo, enrichment as repo
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is beta in 1.13
 
@@ -162,15 +162,19 @@ def enrich_messages(
     metadata=table_metadata("user_facts"),
 )
 def user_facts(context: dg.AssetExecutionContext, stores: StoresResource) -> dg.MaterializeResult:
-    """The seed's consolidated facts, recomputed from fact_observations for the users these days touch."""
+    """The seed's consolidated facts, recomputed from fact_observations for the users these days
+    touch: near-duplicate wordings merged, single-valued facts superseded and ended ones closed,
+    with validity periods (core/enrichment/consolidation.py)."""
     pids = partition_ids(context.partition_keys)
     # Under the run's exclusive lock on its bots: a forget in flight has finished before this reads.
     conn = stores.run_transaction(context.run_id, (b for b, _ in pids)).conn
     users = repo.touched_users(conn, pids)
-    rows = repo.recompute_user_facts(conn, users)
+    report = consolidation_repo.recompute(conn, users, stores.embedder())
+    # Each partition: what the observations of that day did (counts only, never texts or users).
+    add_partition_metadata(context, "user_facts", {pid: report.for_partition(*pid) for pid in pids})
     return dg.MaterializeResult(
         # Run-wide: a user's consolidated facts span all the days of the run (and before).
-        metadata={"run_users_recomputed": sum(len(u) for u in users.values()), "run_user_facts_rows": rows,
+        metadata={"run_users_recomputed": report.users, "run_user_facts_rows": report.rows,
                   "run_partitions": len(pids)}
     )
 
