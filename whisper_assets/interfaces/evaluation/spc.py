@@ -154,13 +154,14 @@ def sample_conversations(conversations: Sequence[SpcConversation], n: int | None
 # -- the fact metric ------------------------------------------------------------------------------
 
 _FIRST_PERSON_VERB = {"is": "am", "has": "have", "does": "do", "was": "was", "goes": "go"}
-_PRONOUNS = {"their": "my", "them": "me", "themselves": "myself", "theirs": "mine", "they": "I"}
+# "them"/"they" stay: in a fact they may be the user ("me" -> "them") or other people.
+_PRONOUNS = {"their": "my", "themselves": "myself", "theirs": "mine"}
 
 
 def first_person(fact: str) -> str:
     """A predicted fact ("works as a nurse", "lives with their parents") in the persona's first
     person ("I work as a nurse", "I live with my parents"): the leading verb loses its -s
-    (is -> am, has -> have), their/them/themselves -> my/me/myself. Only a comparison aid."""
+    (is -> am, has -> have), their/themselves/theirs -> my/myself/mine. Only a comparison aid."""
     words = fact.split()
     if not words:
         return "I"
