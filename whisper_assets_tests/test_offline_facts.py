@@ -313,13 +313,23 @@ def test_no_pathological_slowdown(text: str) -> None:
     assert time.perf_counter() - start < 1.0
 
 
-def test_fast_on_ten_thousand_turns() -> None:
+def test_linear_in_the_number_of_turns() -> None:
+    # Wall time is not asserted (shared CI machines; speed is measured by benchmarks): the time per
+    # turn on 4,000 turns stays within a small factor of the time per turn on 400, so batching
+    # and the merge of a batch's facts never go quadratic.
     base = corpus_turns()
-    turns = [Turn(f"m{i}", f"u{i % 40}", base[i % len(base)].content) for i in range(10_000)]
+    turns = [Turn(f"m{i}", f"u{i % 40}", base[i % len(base)].content) for i in range(4_000)]
     extract_facts(turns[:100])  # warm up
-    start = time.perf_counter()
-    extract_facts(turns)
-    assert time.perf_counter() - start < 2.0  # ~0.3 s on a laptop; generous for slow CI
+
+    def per_turn(n: int) -> float:
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            extract_facts(turns[:n])
+            best = min(best, time.perf_counter() - start)
+        return best / n
+
+    assert per_turn(4_000) < 4 * per_turn(400)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ TEXT_FILES = sorted(p.name[:-4] for p in DATA.iterdir() if p.name.endswith(".txt
 
 def test_every_lexicon_file_is_used_and_the_main_ones_exist() -> None:
     assert {"job_heads", "species", "household_pets", "places", "not_names", "languages"} <= set(TEXT_FILES)
-    source = (resources.files("whisper_assets.core.llm.offline_facts") / "lexicons.py").read_text(encoding="utf-8")
+    package = resources.files("whisper_assets.core.llm.offline_facts")
+    source = "".join(p.read_text(encoding="utf-8") for p in package.iterdir() if p.name.endswith(".py"))
     assert [n for n in TEXT_FILES if f'"{n}"' not in source] == []
 
 

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from whisper_assets.core.llm.backend import Fact
+from whisper_assets.core.llm.offline_facts import inflection
 from whisper_assets.core.llm.offline_facts import (
-    education, family, health, hobbies, personal, pets, places, plans, preferences, work,
+    education, events, family, health, hobbies, personal, pets, places, plans, preferences, work,
 )
 from whisper_assets.core.llm.guard import injection_reason
 from whisper_assets.core.llm.offline_facts.checks import garbled_reason, without_vague_quantity
 from whisper_assets.core.llm.offline_facts.guards import (
     _CLAUSE_SPLIT_RE, _GUARD_WINDOW, _NEGATION_RE, _guard, _hedge_cap,
 )
+from whisper_assets.core.llm.offline_facts.names import name_for
 from whisper_assets.core.llm.offline_facts.objects import _cut
 from whisper_assets.core.llm.offline_facts.registry import _Ctx, _Rule, Emit
 from whisper_assets.core.llm.offline_facts.text import (
@@ -38,7 +40,7 @@ _MAX_MATCHES_PER_RULE = 12
 # Every rule, in the order a sentence's candidate rules are tried.
 _RULES: list[_Rule] = [
     *work.RULES, *education.RULES, *places.RULES, *plans.RULES, *pets.RULES, *family.RULES,
-    *hobbies.RULES, *preferences.RULES, *health.RULES, *personal.RULES,
+    *hobbies.RULES, *preferences.RULES, *health.RULES, *personal.RULES, *events.RULES,
 ]
 _RULE_INDEX: dict[str, tuple[int, ...]] = {}
 for _no, _r in enumerate(_RULES):
@@ -63,7 +65,7 @@ def _facts_in_message(text: str) -> list[Emit]:
     found: dict[tuple[Category, str], float] = {}
     sentences = _sentences(text)
     message_lower = " ".join(sentences).lower()
-    for sentence in sentences:
+    for s_no, sentence in enumerate(sentences):
         if not _GATE_RE.search(sentence):
             continue
         tokens = _TOKEN_RE.findall(sentence.lower())
@@ -94,6 +96,9 @@ def _facts_in_message(text: str) -> list[Emit]:
                 scope = _CLAUSE_SPLIT_RE.split(prefix[-_GUARD_WINDOW:])[-1] + m.group(0) + _cut(rest)
                 cap = min(guard_cap, _hedge_cap(scope))
                 for category, fact, conf in emitted:
+                    if category in (Category.PET, Category.FAMILY):
+                        nxt = sentences[s_no + 1] if s_no + 1 < len(sentences) else None
+                        fact = name_for(fact, rest, nxt) or fact
                     fact = without_vague_quantity(_restore(_norm_space(fact)).strip(" ,.;:!?"))
                     if len(fact) < 3 or len(fact) > MAX_FACT_CHARS or garbled_reason(fact):
                         continue
@@ -118,6 +123,32 @@ def _plan_forms(verb: str) -> set[str]:
     if v.endswith("e") and not v.endswith(("ee", "ye", "oe")):
         forms.add(v[:-1] + "ing")
     return forms
+
+
+_SUBSUME_STOP = frozenset("a an the to of their and named called who is are with for in at on".split())
+
+
+def _content(fact: str) -> tuple[str, frozenset[str]]:
+    words = fact.lower().replace(",", " ").split()
+    return words[0], frozenset(inflection.singular(w) for w in words[1:] if w not in _SUBSUME_STOP)
+
+
+def _subsumed(keys: list[tuple[str, Category, str]]) -> set[tuple[str, Category, str]]:
+    """Facts another fact of the same user and category says more precisely: same leading verb and
+    a strict superset of its content words ("has dogs" beside "has three dogs", "likes to paint"
+    beside "likes to paint landscapes")."""
+    groups: dict[tuple[str, Category], list[tuple[tuple[str, Category, str], str, frozenset[str]]]] = {}
+    for key in keys:
+        verb, words = _content(key[2])
+        groups.setdefault((key[0], key[1]), []).append((key, verb, words))
+    out: set[tuple[str, Category, str]] = set()
+    for items in groups.values():
+        if len(items) < 2:
+            continue
+        for key, verb, words in items:
+            if words and any(v == verb and words < w for k, v, w in items if k is not key):
+                out.add(key)
+    return out
 
 
 def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
@@ -164,6 +195,7 @@ def extract_facts(turns: Sequence[Turn]) -> list[Fact]:
         and (m := _WANT_PLAN_RE.match(fact))
         and any((user, form, m.group(2)) in committed for form in _plan_forms(m.group(1)))
     )
+    specific.update(_subsumed(list(merged)))
     facts: list[tuple[int, str, str, Fact]] = []
     for (user, category, fact), (position, conf, ids) in merged.items():
         if (user, category, fact) in specific:

@@ -57,3 +57,12 @@ def third_person(verb: str) -> str:
     if v == "be":
         return "is"
     return _ENGINE.plural_noun(v)
+
+
+@functools.lru_cache(maxsize=8192)
+def singular(noun: str) -> str:
+    """The singular of a plural noun ("puppies" -> "puppy"); other words unchanged."""
+    w = noun.lower()
+    if w in _SAME_PLURAL or not is_plural(w):
+        return w
+    return _ENGINE.singular_noun(w) or w

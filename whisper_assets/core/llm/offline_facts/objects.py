@@ -51,7 +51,8 @@ _TRAIL_PAST_RE = re.compile(
     r"\s+(?:yesterday|earlier(?: today| this week)?|last\s+(?:year|month|week|summer|spring|fall|autumn|"
     r"winter|weekend|night|time|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|friday|monday|tuesday|"
     r"wednesday|thursday|saturday|sunday)|"
-    r"this past \w+|(?:about\s+|around\s+|almost\s+|over\s+|like\s+|nearly\s+)?(?:a|an|one|two|three|"
+    r"this past \w+|over the (?:weekend|holidays|summer|break)|"
+    r"(?:about\s+|around\s+|almost\s+|over\s+|like\s+|nearly\s+)?(?:a|an|one|two|three|"
     r"four|five|six|seven|eight|nine|ten|\d+|a few|a couple of|a couple|several|many)\s+(?:years?|months?|"
     r"weeks?|days?|decades?)\s+ago|(?:not\s+)?(?:so\s+)?long\s+ago|recently|just now)$",
     re.I,

@@ -1,0 +1,110 @@
+"""Rules for events and commitments: what the user went to, took part in, made or promised
+("I went to a jazz festival", "I ran a half marathon", "I painted a lighthouse", "I promised my
+brother I'd help him move" is left alone: it names another person by pronoun).
+
+Past events are kept only with a concrete object: an event noun from data/event_nouns.txt for
+going and taking part, a short noun phrase for things made (minus data/made_things_not.txt).
+They are stored under `other`, things made under `hobby`, commitments under `plan`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from whisper_assets.core.llm.offline_facts.guards import EXPLICIT, INDIRECT
+from whisper_assets.core.llm.offline_facts.lexicons import _DEAD_RE, _REL_ALT, _SPECIES, entries, words
+from whisper_assets.core.llm.offline_facts.objects import _free_object, _plan_object
+from whisper_assets.core.llm.offline_facts.registry import ADV, _Ctx, _Rule, Emit, _subj_conf, rule_registrar
+from whisper_assets.core.llm.schemas import Category
+
+RULES: list[_Rule] = []
+_rule = rule_registrar(RULES)
+
+_EVENT_NOUNS = entries("event_nouns")
+_EVENT_RE = re.compile(r"\b(?:" + "|".join(re.escape(e) for e in sorted(_EVENT_NOUNS, key=len, reverse=True)) + r")s?\b", re.I)
+_MADE_NOT = words("made_things_not")
+_SPECIES_RE = re.compile(r"\b(?:" + _SPECIES + r")\b", re.I)
+_DET = r"(?P<det>a|an|the|my|our|this|my\s+first|our\s+first|their|his|her)\s+"
+_EVENT_OBJ_MAX = 8
+_PREP_RE = re.compile(r"\s+(?:at|for|with|in|on|about|from|to|of|by)\s+", re.I)
+_WEEKDAY_RE = re.compile(r"\s+on\s+(?:(?:last|this|next)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?$", re.I)
+
+
+def _event_object(det: str, rest: str) -> str | None:
+    """`det` + the phrase after it, when it is short, concrete and names an event."""
+    obj = _free_object(det + " " + rest, max_words=_EVENT_OBJ_MAX)
+    if obj is None:
+        return None
+    obj = _WEEKDAY_RE.sub("", obj)
+    head = _PREP_RE.split(obj, 1)[0]
+    return obj if _EVENT_RE.search(head) else None
+
+
+@_rule("went_to_event", "went attended", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:went\s+(?:to|along\s+to)|got\s+to\s+go\s+to|attended)\s+" + _DET)
+def _h_went_to_event(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _event_object(m.group("det"), rest)
+    if obj is None:
+        return []
+    verb = "attended" if "attended" in m.group(0).lower() else "went to"
+    return [(Category.OTHER, f"{verb} {obj}", _subj_conf(m))]
+
+
+@_rule(
+    "took_part",
+    "ran finished completed won entered organized organised hosted participated part competed performed",
+    r"\b(?P<subj>i|we)\s+" + ADV + r"(?P<verb>ran|finished|completed|won|entered|organi[sz]ed|hosted|participated\s+in|took\s+part\s+in|competed\s+in|performed\s+at|played\s+at)\s+" + _DET,
+)
+def _h_took_part(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _event_object(m.group("det"), rest)
+    if obj is None:
+        return []
+    verb = " ".join(m.group("verb").lower().split())
+    return [(Category.OTHER, f"{verb} {obj}", _subj_conf(m))]
+
+
+@_rule(
+    "made_thing",
+    "painted drew built made baked knitted crocheted sewed sewn carved wrote composed recorded",
+    r"\bi\s+" + ADV + r"(?:have\s+|'ve\s+)?(?P<verb>painted|drew|built|made|baked|knitted|crocheted|sewed|sewn|carved|wrote|composed|recorded)\s+(?P<det>a|an|my\s+first|this|some)\s+",
+)
+def _h_made_thing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    det = " ".join(m.group("det").lower().split())
+    if det in {"this", "some"}:
+        det = "a" if det == "this" else "some"
+    obj = _free_object(rest, max_words=5)
+    if obj is None or obj.split()[0].lower() in {"lot", "few", "couple", "bit", "new"}:
+        return []
+    head = _PREP_RE.split(obj, 1)[0].split()[-1].lower()
+    if head in _MADE_NOT or head.rstrip("s") in _MADE_NOT or _SPECIES_RE.search(obj):
+        return []
+    verb = m.group("verb").lower()
+    verb = "sewed" if verb == "sewn" else verb
+    if det == "some":
+        phrase = f"{verb} some {obj}"
+    elif det == "my first":
+        phrase = f"{verb} their first {obj}"
+    else:
+        from whisper_assets.core.llm.offline_facts.inflection import article
+
+        phrase = f"{verb} {article(obj)} {obj}"
+    return [(Category.HOBBY, phrase, EXPLICIT)]
+
+
+@_rule("took_relative_to", "took brought", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:took|brought)\s+(?P<who>(?:my|our)\s+(?:" + _REL_ALT + r"))\s+to\s+" + _DET)
+def _h_took_relative_to(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _free_object(m.group("det") + " " + rest, max_words=6)
+    if obj is None or _DEAD_RE.search(ctx.sentence):
+        return []
+    who = "their " + m.group("who").split(None, 1)[1].lower()
+    return [(Category.OTHER, f"took {who} to {obj}", _subj_conf(m, INDIRECT))]
+
+
+@_rule("promised", "promised committed agreed", r"\bi\s+" + ADV + r"(?:'ve\s+|have\s+)?(?P<verb>promised|committed|agreed)\s+to\s+(?=[a-z])")
+def _h_promised(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _plan_object(rest, max_words=10)
+    if obj is None or len(obj.split()) < 2:
+        return []
+    verb = m.group("verb").lower()
+    lead = "has committed to" if verb == "committed" else f"{verb} to"
+    return [(Category.PLAN, f"{lead} {obj}", EXPLICIT)]

@@ -1,0 +1,85 @@
+"""Offline extractor: events, commitments, names kept and less trivial output (sentences of our own)."""
+
+from __future__ import annotations
+
+import pytest
+
+from whisper_assets.core.llm.offline_facts import Turn, extract_facts
+
+
+def facts_of(*texts: str) -> set[tuple[str, str]]:
+    return {(f.category.value, f.fact) for f in extract_facts([Turn(f"m{i}", "u1", t) for i, t in enumerate(texts)])}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I went to a jazz festival last weekend and it was loud.", ("other", "went to a jazz festival")),
+        ("We attended a pottery workshop on Saturday.", ("other", "attended a pottery workshop")),
+        ("I ran a half marathon yesterday!", ("other", "ran a half marathon")),
+        ("I finally finished my first triathlon.", ("other", "finished their first triathlon")),
+        ("I painted a lighthouse over the weekend.", ("hobby", "painted a lighthouse")),
+        ("I baked some sourdough bread this morning.", ("hobby", "baked some sourdough bread")),
+        ("I took my kids to the aquarium yesterday.", ("other", "took their kids to the aquarium")),
+        ("I promised to help my neighbour paint the fence.", ("plan", "promised to help their neighbour paint the fence")),
+    ],
+)
+def test_events_and_commitments(text: str, expected: tuple[str, str]) -> None:
+    assert expected in facts_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I went to the store.",  # no event
+        "I made a mistake at work.",  # no creation
+        "I didn't go to the concert after all.",
+        "Did you go to a concert last week?",
+        "If I ran a marathon I would sleep for days.",
+        "My brother ran a marathon.",  # someone else's event
+        "I wrote an email to my landlord.",
+    ],
+)
+def test_no_event_without_a_concrete_first_person_event(text: str) -> None:
+    assert not any(c in {"other", "hobby", "plan"} for c, _ in facts_of(text)), facts_of(text)
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (("I got a puppy last week! Her name is Pickles.",), ("pet", "has a puppy named Pickles")),
+        (("We adopted a kitten, his name is Bramble.",), ("pet", "has a kitten named Bramble")),
+        (("I have a cat, Juniper, who sleeps all day.",), ("pet", "has a cat named Juniper")),
+        (("I have two cats, Fig and Plum.",), ("pet", "has two cats named Fig and Plum")),
+        (("I have a little sister, her name is Odile.",), ("family", "has a little sister named Odile")),
+    ],
+)
+def test_names_are_kept(texts: tuple[str, ...], expected: tuple[str, str]) -> None:
+    facts = facts_of(*texts)
+    assert expected in facts
+    assert (expected[0], expected[1].split(" named ")[0]) not in facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have a brother. Her name is Ana.",  # the pronoun does not fit the relative
+        "I have a dog, Paris is lovely.",  # a place, not a name
+        "I have two cats. His name is Tom.",  # one name for two animals
+    ],
+)
+def test_no_name_when_it_does_not_fit(text: str) -> None:
+    assert not any(" named " in f for _, f in facts_of(text)), facts_of(text)
+
+
+def test_a_less_specific_fact_beside_a_more_specific_one_is_dropped() -> None:
+    assert ("pet", "has dogs") in facts_of("My dogs are loud.")
+    facts = facts_of("My dogs are loud.", "I have three dogs.", "I like to paint.", "I like to paint seascapes.")
+    assert ("pet", "has three dogs") in facts and ("pet", "has dogs") not in facts
+    assert ("hobby", "likes to paint seascapes") in facts and ("hobby", "likes to paint") not in facts
+
+
+def test_other_users_facts_never_subsume() -> None:
+    turns = [Turn("m1", "u1", "My dogs are loud."), Turn("m2", "u2", "I have three dogs.")]
+    facts = {(f.user_id, f.fact) for f in extract_facts(turns)}
+    assert ("u1", "has dogs") in facts and ("u2", "has three dogs") in facts
