@@ -21,6 +21,7 @@ No Dagster, no SQL: stores/repository/consolidation.py reads and writes the rows
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,7 +29,9 @@ from typing import Callable, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
-from whisper_assets.core.enrichment.fact_slots import Ending, Entities, Slot, ending_of, entities, norm, slot_of, terms
+from whisper_assets.core.enrichment.fact_slots import (
+    CANONICAL, Ending, Entities, Slot, ending_of, entities, norm, slot_of, terms,
+)
 
 MERGE_THRESHOLD = 0.80
 EndReason = Literal["superseded", "closed"]
@@ -130,32 +133,64 @@ class _Text:
 
 
 def _obs_key(o: ObservedFact) -> tuple:
-    return (o.observed_at, o.day, norm(o.fact), o.fact, o.category, -o.confidence, tuple(sorted(o.source_message_ids)),
+    return (o.observed_at, o.day, _norm(o.fact), o.fact, o.category, -o.confidence, tuple(sorted(o.source_message_ids)),
             o.model, o.prompt_version)
+
+
+@functools.lru_cache(maxsize=65536)
+def _analyse(category: str, text: str) -> tuple[Slot | None, Ending | None, Entities]:
+    """What a text says (pure, so cached: a user's texts recur at every recompute)."""
+    return slot_of(category, text), ending_of(category, text), entities(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _norm(text: str) -> str:
+    return norm(text)
 
 
 def _texts(observations: Iterable[ObservedFact]) -> list[_Text]:
     groups: dict[str, _Text] = {}
     for o in sorted(observations, key=_obs_key):
-        t = groups.get(norm(o.fact))
+        key = _norm(o.fact)
+        t = groups.get(key)
         if t is None:
-            groups[norm(o.fact)] = t = _Text(o.fact, [])
+            groups[key] = t = _Text(o.fact, [])
         t.obs.append(o)
     for t in groups.values():
         best = min(t.obs, key=lambda o: (-o.confidence, o.observed_at, o.category))
         t.category, t.confidence = best.category, max(o.confidence for o in t.obs)
         t.ids = frozenset(i for o in t.obs for i in o.source_message_ids)
-        t.slot, t.ending = slot_of(t.category, t.text), ending_of(t.category, t.text)
-        t.entities = entities(t.text)
+        t.slot, t.ending, t.entities = _analyse(t.category, t.text)
     return sorted(groups.values(), key=_Text.key)
 
 
 def needs_vectors(observations: Iterable[ObservedFact]) -> list[str]:
-    """The texts whose vectors `consolidate` compares (those sharing a category with another), sorted."""
-    by_cat: dict[str, list[str]] = defaultdict(list)
-    for t in _texts(observations):
-        by_cat[t.category].append(t.text)
-    return sorted(x for texts in by_cat.values() if len(texts) > 1 for x in texts)
+    """The texts whose vectors `consolidate` compares, sorted: those without a slot (a slot's
+    wordings merge by value) that share their category with another such text."""
+    return _needs_vectors(_texts(observations))
+
+
+def _needs_vectors(texts: list[_Text]) -> list[str]:
+    """Within a (category, ending or not) group, the texts sharing a content word with another
+    (paraphrases share one: "enjoys painting" / "paints for fun"; contrast words are canonical, so
+    "kids" / "children" share "child"); the rest cannot merge and need no embedding."""
+    by_cat: dict[tuple[str, bool], list[_Text]] = defaultdict(list)
+    for t in texts:
+        if t.slot is None:
+            by_cat[(t.category, t.ending is None)].append(t)
+    out = []
+    for group in by_cat.values():
+        seen: dict[str, int] = defaultdict(int)
+        for t in group:
+            for w in _words(t.text):
+                seen[w] += 1
+        out += [t.text for t in group if any(seen[w] > 1 for w in _words(t.text))]
+    return sorted(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(CANONICAL.get(w, w) for w in terms(text))
 
 
 def _same_fact(a: _Text, b: _Text, cosine: float) -> bool:
@@ -194,20 +229,28 @@ class _Leaders:
 
 def _clusters(texts: list[_Text], vectors: Mapping[str, np.ndarray]) -> list[list[_Text]]:
     """Leader clustering in `_Text.key` order: a text joins the first leader it is the same fact as.
-    Compared with leaders only, so a chain of small differences never merges two far-apart facts."""
+    Compared with leaders only, so a chain of small differences never merges two far-apart facts.
+    Candidates come from an index: leaders of the same slot value, or close enough by cosine."""
     clusters: list[list[_Text]] = []
-    leaders: dict[str, _Leaders] = defaultdict(_Leaders)
+    leaders: dict[tuple[str, bool], _Leaders] = defaultdict(_Leaders)  # (category, is an ending)
+    by_slot: dict[tuple[str, str, str], list[int]] = defaultdict(list)  # (category, slot, value) -> clusters
     for t in texts:
-        vec = vectors.get(t.text)
-        group = leaders[t.category]
-        sims = group.sims(vec)
-        for j, ci in enumerate(group.clusters):
-            if _same_fact(clusters[ci][0], t, float(sims[j])):
+        if t.slot is not None:
+            candidates = by_slot[(t.category, t.slot.key, t.slot.value)]
+        else:
+            group = leaders[(t.category, t.ending is None)]
+            sims = group.sims(vectors.get(t.text))
+            candidates = [group.clusters[j] for j in np.flatnonzero(sims >= MERGE_THRESHOLD)]
+        for ci in candidates:
+            if _same_fact(clusters[ci][0], t, 1.0):  # the cosine was checked by the index
                 clusters[ci].append(t)
                 break
         else:
             clusters.append([t])
-            group.add(len(clusters) - 1, vec)
+            if t.slot is not None:
+                by_slot[(t.category, t.slot.key, t.slot.value)].append(len(clusters) - 1)
+            else:
+                leaders[(t.category, t.ending is None)].add(len(clusters) - 1, vectors.get(t.text))
     return clusters
 
 
@@ -271,7 +314,10 @@ def consolidate(observations: Sequence[ObservedFact], vectors: Mapping[str, np.n
 
     `vectors`: text -> unit vector for the texts of `needs_vectors` (missing ones merge only by exact
     text or slot value)."""
-    texts = _texts(observations)
+    return _consolidate(_texts(observations), vectors)
+
+
+def _consolidate(texts: list[_Text], vectors: Mapping[str, np.ndarray]) -> list[ConsolidatedFact]:
     facts = []
     for members in _clusters(texts, vectors):
         lead = members[0]
@@ -302,12 +348,13 @@ def consolidate_users(
 ) -> tuple[dict[str, list[ConsolidatedFact]], dict[str, dict[str, np.ndarray]]]:
     """Several users at once: the texts missing from each user's `cached` vectors are embedded in
     one `embed` call (sorted, de-duplicated); returns each user's rows and the vectors they used."""
-    wanted = {u: needs_vectors(obs) for u, obs in observations.items()}
+    texts = {u: _texts(obs) for u, obs in observations.items()}
+    wanted = {u: _needs_vectors(t) for u, t in texts.items()}
     missing = sorted({t for u, texts in wanted.items() for t in texts if t not in cached.get(u, {})})
     fresh = dict(zip(missing, embed(missing))) if missing else {}
     rows, used = {}, {}
     for u in sorted(observations):
         have = cached.get(u, {})
         used[u] = {t: have[t] if t in have else fresh[t] for t in wanted[u]}
-        rows[u] = consolidate(observations[u], used[u])
+        rows[u] = _consolidate(texts[u], used[u])
     return rows, used

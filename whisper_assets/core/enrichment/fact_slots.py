@@ -59,6 +59,8 @@ _CONTRAST: dict[str, dict[str, str]] = {
     "colour": {w: w for w in "red blue green yellow orange purple pink black white grey gray brown".split()},
 }
 _CONTRAST_OF = {w: (cls, v) for cls, words in _CONTRAST.items() for w, v in words.items()}
+# A contrast word's canonical form ("kids" -> "child", "puppy" -> "dog"), also for stemmed forms.
+CANONICAL = {w: v for words in _CONTRAST.values() for w, v in words.items()}
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nor|without)\b|n't\b|\bno longer\b")
 _PAST = re.compile(r"\b(?:used to|former(?:ly)?|ex|anymore|any more|no longer|stopped|quit|lost|left|broke up)\b")
 _DISLIKE = re.compile(r"\b(?:hates?|dislikes?|detests?|can't stand|cannot stand|afraid|scared|fear)\b")

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple, Sequence
+
+import time
 
 import numpy as np
 import sqlalchemy as sa
@@ -28,11 +30,13 @@ _OBSERVATIONS = sa.text(
     "SELECT user_id, category, fact_content, confidence, source_message_ids::text[], observed_at, day, model,"
     " prompt_version FROM fact_observations WHERE bot_name = :bot AND user_id = ANY(:users)"
 )
-_CACHED = sa.text(
-    "SELECT user_id, variants, variant_vectors FROM user_facts"
-    " WHERE bot_name = :bot AND user_id = ANY(:users) AND variant_vectors IS NOT NULL"
+_EXISTING = sa.text(
+    "SELECT id, user_id, bot_name, fact_content, category, confidence, mention_count, first_seen, last_seen,"
+    " source_message_ids::text[], model, prompt_version, slot, status, valid_from, valid_to, prior_valid_from,"
+    " prior_valid_to, prior_ended_by, variants, variant_vectors FROM user_facts"
+    " WHERE bot_name = :bot AND user_id = ANY(:users)"
 )
-_DELETE = sa.text("DELETE FROM user_facts WHERE bot_name = :bot AND user_id = ANY(:users)")
+_DELETE_IDS = sa.text("DELETE FROM user_facts WHERE id = ANY(:ids)")
 _COLUMNS = ("user_id", "bot_name", "fact_content", "category", "confidence", "mention_count", "first_seen",
             "last_seen", "source_message_ids", "model", "prompt_version", "slot", "status", "valid_from", "valid_to",
             "prior_valid_from", "prior_valid_to", "prior_ended_by", "variants", "variant_vectors")
@@ -49,6 +53,10 @@ class RecomputeReport:
     rows: int = 0
     users: int = 0
     counts: dict[str, Counts] = field(default_factory=dict)  # by bot
+    rows_written: int = 0  # rows inserted or replaced (unchanged rows are left alone)
+    texts_embedded: int = 0  # wordings new to their user
+    # read, consolidate (which includes embed: the wordings new to their user), write
+    timings_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def for_partition(self, bot: str, day: date) -> dict[str, int]:
         c = self.counts.get(bot)
@@ -69,21 +77,41 @@ def recompute(conn: Connection, users_by_bot: Mapping[str, Iterable[str]],
               embedder: Embedder | None = None) -> RecomputeReport:
     """Rebuild the user_facts rows of these users (bot -> user ids) from fact_observations."""
     report = RecomputeReport()
-    embed: Callable[[list[str]], np.ndarray] = embedder.encode if embedder is not None else _default_embed
+    encode: Callable[[list[str]], np.ndarray] = embedder.encode if embedder is not None else _default_embed
+
+    def embed(texts: list[str]) -> np.ndarray:
+        t = time.perf_counter()
+        report.texts_embedded += len(texts)
+        try:
+            return encode(texts)
+        finally:
+            report.timings_ms["embed"] += (time.perf_counter() - t) * 1000
     for bot, users in sorted(users_by_bot.items()):
+        t0 = time.perf_counter()
         users = sorted(set(users))
         params = {"bot": bot, "users": users}
         conn.execute(USER_FACTS_LOCK, params)
         observations: dict[str, list[ObservedFact]] = defaultdict(list)
         for r in conn.execute(_OBSERVATIONS, params).all():
             observations[r[0]].append(ObservedFact(r[1], r[2], float(r[3]), tuple(r[4]), r[5], r[6], r[7], r[8]))
-        cached = _cached_vectors(conn, params)
-        rows, used = consolidate_users(observations, cached, embed)
-        conn.execute(_DELETE, params)
+        existing = conn.execute(_EXISTING, params).all()
+        t1 = time.perf_counter()
+        rows, used = consolidate_users(observations, _cached_vectors(existing), embed)
+        t2 = time.perf_counter()
+        out = [_row(bot, u, f, used[u]) for u in sorted(rows) for f in rows[u]]
+        # Only the rows that changed are rewritten: most of a user's facts stay as they were.
+        kept = {tuple(_plain(v) for v in r[1:]): r[0] for r in existing}
+        fresh = [r for r in out if tuple(_plain(v) for v in r) not in kept]
+        stale = set(kept.values()) - {kept.get(tuple(_plain(v) for v in r)) for r in out}
+        if stale:
+            conn.execute(_DELETE_IDS, {"ids": sorted(stale)})
         from whisper_assets.stores.repository.enrichment import insert_rows
 
-        out = [_row(bot, u, f, used[u]) for u in sorted(rows) for f in rows[u]]
-        insert_rows(conn, "user_facts", _COLUMNS, out, _CASTS)
+        insert_rows(conn, "user_facts", _COLUMNS, fresh, _CASTS)
+        t3 = time.perf_counter()
+        for name, ms in (("read", t1 - t0), ("consolidate", t2 - t1), ("write", t3 - t2)):
+            report.timings_ms[name] += ms * 1000
+        report.rows_written += len(fresh)
         counts = Counts()
         for facts in rows.values():
             counts.add(facts)
@@ -93,14 +121,26 @@ def recompute(conn: Connection, users_by_bot: Mapping[str, Iterable[str]],
     return report
 
 
-def _cached_vectors(conn: Connection, params: dict) -> dict[str, dict[str, np.ndarray]]:
+def _plain(v: object) -> object:
+    """A column value as compared between a stored row and a computed one."""
+    if isinstance(v, memoryview):
+        return bytes(v)
+    if isinstance(v, list):
+        return tuple(v)
+    return v
+
+
+def _cached_vectors(existing: Iterable[Sequence]) -> dict[str, dict[str, np.ndarray]]:
+    """user -> text -> vector, from the stored rows' variants and variant_vectors."""
     cached: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
-    for user, variants, blob in conn.execute(_CACHED, params).all():
-        matrix = np.frombuffer(bytes(blob), dtype=np.float32)
-        if not variants or matrix.size % len(variants):
+    for r in existing:
+        user, variants, blob = r[1], r[-2], r[-1]
+        if blob is None or not variants:
             continue
-        matrix = matrix.reshape(len(variants), -1)
-        for text, vec in zip(variants, matrix):
+        matrix = np.frombuffer(bytes(blob), dtype=np.float32)
+        if matrix.size % len(variants):
+            continue
+        for text, vec in zip(variants, matrix.reshape(len(variants), -1)):
             if vec.any():
                 cached[user][text] = vec
     return cached
