@@ -386,10 +386,17 @@ def plot(result: dict[str, Any], path: Path) -> Path:
          {"precision": [v["precision"] for v in cats.values()] or [None],
           "recall share": [v["recall_share"] for v in cats.values()] or [None]},
          "Facts per category of the predicted fact (n predicted)")
-    cat_items = list(ret["by_category"].items()) + [("1-4", {"name": "all", **ret["overall"]})]
-    bars(axes[2], [f"{c} {v['name']} ({v['evaluated']})" for c, v in cat_items],
-         {f"recall@{k}": [v.get(f"recall@{k}") for _, v in cat_items] for k in ret["ks"]},
-         "Evidence recall per QA category (n)")
+    # Strict recall@10 per QA category, at the session date and after the conversation (the
+    # loose figure when the report predates the strict one).
+    after = result.get("retrieval_after") or {}
+    strict = ret.get("strict_by_category") or ret["by_category"]
+    cat_items = list(strict.items()) + [("1-4", {"name": "all", **(ret.get("strict") or ret["overall"])})]
+    after_items = dict(after.get("strict_by_category", {}), **{"1-4": after.get("strict", {})})
+    series = {"strict@10, session date": [v.get("recall@10") for _, v in cat_items]}
+    if after:
+        series["strict@10, after"] = [after_items.get(c, {}).get("recall@10") for c, _ in cat_items]
+    bars(axes[2], [f"{c} {v['name']} ({v['evaluated']})" for c, v in cat_items], series,
+         "Strict evidence recall@10 per QA category (n)")
     axes[0].axhline(TARGETS["fact_precision"], color="grey", lw=0.8, ls="--")
     axes[2].axhline(TARGETS["evidence_recall@10"], color="grey", lw=0.8, ls="--")
     fig.suptitle(f"LoCoMo: {result['config']['backend']} backend, threshold {result['config']['threshold']}",
