@@ -34,6 +34,9 @@ from whisper_assets.core.llm.offline_facts.checks import garbled_reason, without
         ("has an parrot", checks.BROKEN_AGREEMENT),
         ("is a engineer", checks.BROKEN_AGREEMENT),
         ("ate an university lunch", checks.BROKEN_AGREEMENT),
+        ("favourite colors is teal", checks.BROKEN_AGREEMENT),
+        ("enjoys watching", checks.VERB_WITHOUT_OBJECT),
+        ("likes making", checks.VERB_WITHOUT_OBJECT),
     ],
 )
 def test_garbled_facts_are_named(fact: str, reason: str) -> None:
@@ -60,6 +63,9 @@ def test_garbled_facts_are_named(fact: str, reason: str) -> None:
         "is taking care of themselves",
         "is training for a marathon in October",
         "went to a jazz concert with their brother",
+        "favourite colour is teal",
+        "enjoys cooking",
+        "likes playing chess",
     ],
 )
 def test_well_formed_facts_pass(fact: str) -> None:
@@ -92,3 +98,9 @@ def test_extractor_never_emits_a_garbled_fact() -> None:
     assert "works as an electrician" in facts
     assert all(garbled_reason(f) is None for f in facts)
     assert not any("him" in f.split() for f in facts)
+
+
+def test_someone_elses_possessive_is_not_read_as_the_users() -> None:
+    facts = {f.fact for f in extract_facts([Turn("m1", "u1", "I love their music."), Turn("m2", "u1", "I love my garden.")])}
+    assert "loves their garden" in facts
+    assert "loves their music" not in facts

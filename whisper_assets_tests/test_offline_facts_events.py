@@ -22,6 +22,10 @@ def facts_of(*texts: str) -> set[tuple[str, str]]:
         ("I baked some sourdough bread this morning.", ("hobby", "baked some sourdough bread")),
         ("I took my kids to the aquarium yesterday.", ("other", "took their kids to the aquarium")),
         ("I promised to help my neighbour paint the fence.", ("plan", "promised to help their neighbour paint the fence")),
+        ("I started a podcast about gardening last month.", ("other", "started a podcast about gardening")),
+        ("We opened our own bakery in March!", ("other", "opened their own bakery")),
+        ("I am training for a marathon in October.", ("plan", "is training for a marathon in October")),
+        ("I'm saving up for a new car.", ("plan", "is saving up for a new car")),
     ],
 )
 def test_events_and_commitments(text: str, expected: tuple[str, str]) -> None:
@@ -38,6 +42,8 @@ def test_events_and_commitments(text: str, expected: tuple[str, str]) -> None:
         "If I ran a marathon I would sleep for days.",
         "My brother ran a marathon.",  # someone else's event
         "I wrote an email to my landlord.",
+        "I opened the door and the cat ran out.",
+        "I started my day with coffee.",
     ],
 )
 def test_no_event_without_a_concrete_first_person_event(text: str) -> None:

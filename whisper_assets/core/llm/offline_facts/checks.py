@@ -16,7 +16,9 @@ applies, when:
 * ``vague_quantity``: the object is a quantity of nothing in particular ("likes kinds of food",
   "loves lots of things");
 * ``broken_agreement``: article or number does not agree with its noun ("has a dogs", "has two
-  cat", "an dog", "a apple"); articles are judged with the `inflect` library.
+  cat", "an dog", "a apple", "favourite colors is red"); judged with the `inflect` library;
+* ``verb_without_object``: it ends in a gerund that needs an object ("enjoys watching",
+  "likes making").
 
 `without_vague_quantity` first drops such a quantifier where a real object follows it ("likes
 all kinds of board games" -> "likes board games").
@@ -37,6 +39,13 @@ POSSESSIVE_NAME = "possessive_name"
 DOUBLED_WORD = "doubled_word"
 VAGUE_QUANTITY = "vague_quantity"
 BROKEN_AGREEMENT = "broken_agreement"
+VERB_WITHOUT_OBJECT = "verb_without_object"
+# Gerunds that say nothing without their object ("enjoys watching" what?).
+_TRANSITIVE_GERUNDS = frozenset(
+    "watching making doing having getting taking using buying playing trying finding giving seeing "
+    "eating visiting bringing keeping wearing building collecting".split()
+)
+_FAVOURITE_PLURAL = re.compile(r"^favou?rite (\w+) is\b", re.I)
 
 _LEADS = frozenset(
     """
@@ -111,6 +120,11 @@ def garbled_reason(fact: str) -> str | None:
         return VAGUE_QUANTITY
     if _agreement_broken(fact):
         return BROKEN_AGREEMENT
+    fm = _FAVOURITE_PLURAL.match(fact)
+    if fm and inflection.is_plural(fm.group(1)):
+        return BROKEN_AGREEMENT
+    if len(words) >= 2 and words[-1].lower() in _TRANSITIVE_GERUNDS:
+        return VERB_WITHOUT_OBJECT
     return None
 
 

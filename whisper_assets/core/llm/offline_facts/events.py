@@ -13,6 +13,7 @@ import re
 from typing import Iterable
 
 from whisper_assets.core.llm.offline_facts.guards import EXPLICIT, INDIRECT
+from whisper_assets.core.llm.offline_facts.inflection import article
 from whisper_assets.core.llm.offline_facts.lexicons import _DEAD_RE, _REL_ALT, _SPECIES, entries, words
 from whisper_assets.core.llm.offline_facts.objects import _free_object, _plan_object
 from whisper_assets.core.llm.offline_facts.registry import ADV, _Ctx, _Rule, Emit, _subj_conf, rule_registrar
@@ -36,6 +37,9 @@ def _event_object(det: str, rest: str) -> str | None:
     obj = _free_object(det + " " + rest, max_words=_EVENT_OBJ_MAX)
     if obj is None:
         return None
+    first, _, tail = obj.partition(" ")
+    if first.lower() in {"a", "an"} and tail:
+        obj = f"{article(tail)} {tail}"  # "a LGBTQ group" -> "an LGBTQ group"
     obj = _WEEKDAY_RE.sub("", obj)
     head = _PREP_RE.split(obj, 1)[0]
     return obj if _EVENT_RE.search(head) else None
@@ -85,8 +89,6 @@ def _h_made_thing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     elif det == "my first":
         phrase = f"{verb} their first {obj}"
     else:
-        from whisper_assets.core.llm.offline_facts.inflection import article
-
         phrase = f"{verb} {article(obj)} {obj}"
     return [(Category.HOBBY, phrase, EXPLICIT)]
 
@@ -108,3 +110,41 @@ def _h_promised(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     verb = m.group("verb").lower()
     lead = "has committed to" if verb == "committed" else f"{verb} to"
     return [(Category.PLAN, f"{lead} {obj}", EXPLICIT)]
+
+
+_VENTURES = entries("venture_nouns")
+_VENTURE_RE = re.compile(
+    r"\b(?:" + "|".join(re.escape(v) for v in sorted({*_VENTURES, *(b for b in words("business_nouns") if b.isalpha())}, key=len, reverse=True)) + r")\b",
+    re.I,
+)
+
+
+@_rule("started_venture", "started launched opened founded", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:have\s+|'ve\s+)?(?P<verb>started|launched|opened|founded|set\s+up)\s+(?P<det>a|an|my\s+own|our\s+own|my|our)\s+")
+def _h_started_venture(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _free_object(rest, max_words=6)
+    if obj is None or not _VENTURE_RE.search(_PREP_RE.split(obj, 1)[0]):
+        return []
+    det = " ".join(m.group("det").lower().split())
+    det = {"my own": "their own", "our own": "their own", "my": "their", "our": "their"}.get(det, det)
+    if det in {"a", "an"}:
+        det = article(obj)
+    verb = " ".join(m.group("verb").lower().split())
+    return [(Category.OTHER, f"{verb} {det} {obj}", _subj_conf(m))]
+
+
+# Ongoing projects: "I'm training for a marathon", "I'm saving for a house".
+_ONGOING = {"training for": Category.PLAN, "preparing for": Category.PLAN, "saving for": Category.PLAN,
+            "saving up for": Category.PLAN, "working on": Category.OTHER, "researching": Category.OTHER}
+
+
+@_rule("ongoing", "training preparing saving working researching", r"\b(?P<subj>i'm|im|i\s+am|we're|we\s+are)\s+" + ADV + r"(?P<verb>training\s+for|preparing\s+for|saving\s+(?:up\s+)?for|working\s+on|researching)\s+(?P<det>a|an|my|our|the)\s+")
+def _h_ongoing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _free_object(m.group("det") + " " + rest, max_words=7)
+    if obj is None or len(obj.split()) < 2:
+        return []
+    verb = " ".join(m.group("verb").lower().split())
+    head = _PREP_RE.split(obj, 1)[0].split()[-1].lower()
+    if verb == "working on" and head in {"it", "myself", "things", "stuff", "that", "something", "project", "thing"}:
+        return []
+    conf = _subj_conf(m)
+    return [(_ONGOING[verb], f"is {verb} {obj}", conf)]

@@ -125,6 +125,8 @@ def _plan_forms(verb: str) -> set[str]:
     return forms
 
 
+_THEIR_RE = re.compile(r"\btheir (?:own |little |older |younger )?([a-z-]+)\b")
+_BARE_HAS_RE = re.compile(r"^has (?:a |an |two |three |four )?(?:little |older |younger )?([a-z-]+)$")
 _SUBSUME_STOP = frozenset("a an the to of their and named called who is are with for in at on".split())
 
 
@@ -142,6 +144,24 @@ def _subsumed(keys: list[tuple[str, Category, str]]) -> set[tuple[str, Category,
         verb, words = _content(key[2])
         groups.setdefault((key[0], key[1]), []).append((key, verb, words))
     out: set[tuple[str, Category, str]] = set()
+    # "has kids" beside "took their kids to the zoo": the relative or pet is already in a fact.
+    mentioned: dict[str, set[str]] = {}
+    for user, _, fact in keys:
+        for noun in _THEIR_RE.findall(fact):
+            mentioned.setdefault(user, set()).add(inflection.singular(noun))
+    for key in keys:
+        m = _BARE_HAS_RE.match(key[2])
+        if m and key[1] in (Category.PET, Category.FAMILY) and inflection.singular(m.group(1)) in mentioned.get(key[0], ()):
+            out.add(key)
+    # One statement, one fact: "opened an online shop" and "runs an online shop" from one user
+    # keep the first (in rule order) of the facts with the same object after the verb.
+    by_object: dict[tuple[str, str], tuple[str, Category, str]] = {}
+    for key in keys:
+        verb, _, obj = key[2].partition(" ")
+        if len(obj.split()) >= 3 and verb.endswith(("s", "ed")) and not obj.startswith("to "):
+            first = by_object.setdefault((key[0], obj.lower()), key)
+            if first is not key:
+                out.add(key)
     for items in groups.values():
         if len(items) < 2:
             continue

@@ -169,7 +169,13 @@ def _free_object(
         return None
     if words[-1].lower() in _VAGUE_LAST:
         return None
+    if _OTHERS_RE.search(obj):
+        return None  # "I love their music": after the swap it would read as the user's own
     return _swap_pronouns(obj)
+
+
+# Third persons in the user's own words; "my" becomes "their" only after this test.
+_OTHERS_RE = re.compile(r"\b(?:they|them|their|theirs|themselves|he|him|his|she|her|hers)\b", re.I)
 
 
 _SPLIT_ADJECTIVES_RE = re.compile(r"\s*,\s*(?-i:[a-z])[\w-]+\s+(?-i:[a-z])[\w-]+")
