@@ -26,6 +26,14 @@ def facts_of(*texts: str) -> set[tuple[str, str]]:
         ("We opened our own bakery in March!", ("other", "opened their own bakery")),
         ("I am training for a marathon in October.", ("plan", "is training for a marathon in October")),
         ("I'm saving up for a new car.", ("plan", "is saving up for a new car")),
+        ("We went camping last weekend.", ("hobby", "went camping")),
+        ("I went hiking with my dog yesterday.", ("hobby", "went hiking with their dog")),
+        ("I am reading a book about octopuses.", ("hobby", "is reading a book about octopuses")),
+        ("I got a promotion at work!", ("other", "got a promotion at work")),
+        ("I'm looking for a new apartment.", ("plan", "is looking for a new apartment")),
+        ("I just got back from a retreat in the hills.", ("other", "went to a retreat in the hills")),
+        ("I volunteered at an animal shelter last week.", ("hobby", "volunteered at an animal shelter")),
+        ("I won first prize in a baking contest.", ("other", "won first prize in a baking contest")),
     ],
 )
 def test_events_and_commitments(text: str, expected: tuple[str, str]) -> None:
@@ -44,6 +52,10 @@ def test_events_and_commitments(text: str, expected: tuple[str, str]) -> None:
         "I wrote an email to my landlord.",
         "I opened the door and the cat ran out.",
         "I started my day with coffee.",
+        "I got a cold.",
+        "I am looking for a way out.",
+        "I am reading the news.",
+        "I went shopping.",
     ],
 )
 def test_no_event_without_a_concrete_first_person_event(text: str) -> None:

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from whisper_assets.core.llm.offline_facts.guards import EXPLICIT, INDIRECT
 from whisper_assets.core.llm.offline_facts.inflection import article
-from whisper_assets.core.llm.offline_facts.lexicons import _DEAD_RE, _REL_ALT, _SPECIES, entries, words
+from whisper_assets.core.llm.offline_facts.lexicons import _DEAD_RE, _REL_ALT, _SPECIES, alternation, entries, words
 from whisper_assets.core.llm.offline_facts.objects import _free_object, _plan_object
 from whisper_assets.core.llm.offline_facts.registry import ADV, _Ctx, _Rule, Emit, _subj_conf, rule_registrar
 from whisper_assets.core.llm.schemas import Category
@@ -45,7 +45,7 @@ def _event_object(det: str, rest: str) -> str | None:
     return obj if _EVENT_RE.search(head) else None
 
 
-@_rule("went_to_event", "went attended", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:went\s+(?:to|along\s+to)|got\s+to\s+go\s+to|attended)\s+" + _DET)
+@_rule("went_to_event", "went attended back", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:went\s+(?:to|along\s+to)|got\s+to\s+go\s+to|attended|(?:got|came)\s+back\s+from)\s+" + _DET)
 def _h_went_to_event(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     obj = _event_object(m.group("det"), rest)
     if obj is None:
@@ -148,3 +148,58 @@ def _h_ongoing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
         return []
     conf = _subj_conf(m)
     return [(_ONGOING[verb], f"is {verb} {obj}", conf)]
+
+
+_OUTDOOR = alternation(entries("outdoor_gerunds"))
+_ACHIEVEMENT_RE = re.compile(r"^(?:a|an|my\s+first|my)\s+(?:new\s+|big\s+|first\s+)?(?:" + alternation(entries("achievement_nouns")) + r")\b", re.I)
+
+
+@_rule("went_gerund", "went", r"\b(?P<subj>i|we)\s+" + ADV + r"went\s+(?P<g>" + _OUTDOOR + r")\b")
+def _h_went_gerund(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    tail = _free_object("x " + rest, max_words=6) if rest.strip() else None
+    tail = tail[2:] if tail and tail.startswith("x ") and re.match(r"(?:with|in|at|on)\s", tail[2:]) else ""
+    return [(Category.HOBBY, " ".join(f"went {m.group('g').lower()} {tail}".split()), _subj_conf(m))]
+
+
+@_rule("got_achievement", "got received earned won", r"\bi\s+" + ADV + r"(?:have\s+|'ve\s+)?(?P<verb>got|received|earned|won)\s+(?=(?:a|an|my)\s)")
+def _h_got_achievement(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    if not _ACHIEVEMENT_RE.match(rest.lstrip()):
+        return []
+    obj = _free_object(rest, max_words=7)
+    if obj is None:
+        return []
+    return [(Category.OTHER, f"{m.group('verb').lower()} {obj}", EXPLICIT)]
+
+
+@_rule("won_place", "won", r"\bi\s+" + ADV + r"(?:have\s+|'ve\s+)?won\s+(?P<what>(?:first|second|third|1st|2nd|3rd)\s+(?:place|prize))\s+(?:in|at)\s+" + _DET)
+def _h_won_place(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _event_object(m.group("det"), rest)
+    if obj is None:
+        return []
+    return [(Category.OTHER, f"won {m.group('what').lower()} in {obj}", EXPLICIT)]
+
+
+@_rule("reading", "reading", r"\b(?:i'm|im|i\s+am)\s+" + ADV + r"(?:re-?)?reading\s+(?=(?:a|an|the|this)\s|(?-i:[A-Z]))")
+def _h_reading(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _free_object(rest, max_words=8)
+    if obj is None:
+        return []
+    if not (re.search(r"\b(?:book|novel|memoir|biography|series|trilogy|comic|manga|poetry|poems)\b", obj, re.I) or obj[:1].isupper()):
+        return []
+    return [(Category.HOBBY, f"is reading {obj}", EXPLICIT)]
+
+
+@_rule("looking_for", "looking searching", r"\b(?P<subj>i'm|im|i\s+am|we're|we\s+are)\s+" + ADV + r"(?:looking|searching)\s+for\s+(?=(?:a|an)\s)")
+def _h_looking_for(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _free_object(rest, max_words=6)
+    if obj is None or len(obj.split()) < 2 or {w.lower() for w in obj.split()} & {"way", "reason", "excuse", "thing", "place", "one"}:
+        return []
+    return [(Category.PLAN, f"is looking for {obj}", _subj_conf(m))]
+
+
+@_rule("volunteered", "volunteered", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:have\s+|'ve\s+)?volunteered\s+(?P<prep>at|with|for)\s+")
+def _h_volunteered(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _free_object(rest, max_words=6)
+    if obj is None:
+        return []
+    return [(Category.HOBBY, f"volunteered {m.group('prep').lower()} {obj}", _subj_conf(m))]
