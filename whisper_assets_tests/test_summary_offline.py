@@ -67,6 +67,8 @@ def test_the_user_id_is_the_name_only_when_it_looks_like_one(user_id, name):
         ("I think I need a new job, my manager keeps yelling at me.",
          "Maya thinks they need a new job, their manager keeps yelling at them."),
         ("I'm gonna repaint the kitchen.", "Maya is going to repaint the kitchen."),
+        ("And btw, i have been saving up for a new bike.", "Maya has been saving up for a new bike."),
+        ("Our band played its first gig on Friday.", "Maya said their band played its first gig on Friday."),
     ],
 )
 def test_first_person_statements_become_third_person_under_the_name(said, summary):
@@ -85,6 +87,8 @@ def test_first_person_statements_become_third_person_under_the_name(said, summar
         "Let's meet again soon, I would like that",  # a proposal to the other side
         "I see.",  # too short to say anything
         "The weather was lovely on the hills today.",  # not about the user
+        "Plus my full support for the plan.",  # no subject: a fragment
+        "Been a long week for me.",  # the user is not its subject
     ],
 )
 def test_what_is_not_a_statement_about_the_user_is_left_out(said):

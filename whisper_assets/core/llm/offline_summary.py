@@ -38,15 +38,18 @@ _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
 _OPENER = re.compile(
     r"^(?:(?:yeah|yes|yep|yup|no|nope|oh|ooh|well|so|actually|honestly|haha+|hah|lol|wow|hey|hi|hello|ah|aw+|"
     r"um+|uh+|hmm+|anyway|anyways|btw|by the way|omg|ok|okay|sure|right|totally|man|dude|gosh|"
-    r"oh my gosh|oh man|you know what|guess what|thanks|thank you)\b[\s,!.:;-]*)+",
+    r"oh my gosh|oh man|you know what|guess what|thanks|thank you|and|but|plus|also)\b[\s,!.:;-]*)+",
     re.IGNORECASE,
 )
+_LOWER_I = re.compile(r"\bi(?=\b(?!-))")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur|let's|let us)\b", re.IGNORECASE)
 # Said to the other side by name ("..., Sam!", "Sam, ...") or to close the chat: not the user's news.
 _VOCATIVE = re.compile(r",\s*[A-Z][a-z]+[.!]*$|^[A-Z][a-z]+,")
 _CLOSER = re.compile(r"\b(?:bye|talk (?:to you )?(?:later|soon)|catch (?:you|ya) later|gotta go|got to go|"
                      r"have to go|off to go|take care)\b", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\bI\b|\b(?i:my|me|mine|myself|we|our|ours)\b")
+# A statement about the user has the user as a subject ("I ...", "we ...", "me and ...") or opens
+# with "My"/"Our"; "my" alone ("plus my full support") is a fragment or about something else.
+_FIRST_PERSON = re.compile(r"\bI\b|\bI'(?:m|ve|ll|d)\b|\b(?i:we|we're|we've|we'll|we'd)\b|^(?:My|Our|Me and)\b")
 _SLANG = [(re.compile(r"\bgonna\b", re.I), "going to"), (re.compile(r"\bwanna\b", re.I), "want to"),
           (re.compile(r"\bgotta\b", re.I), "have to"), (re.compile(r"\bkinda\b", re.I), "kind of")]
 # Pronouns of the user inside a sentence (the subject at its start is handled apart).
@@ -91,6 +94,7 @@ def _clean(text: str) -> str:
     text = _EMOJI.sub("", text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"'))
     for pattern, repl in _SLANG:
         text = pattern.sub(repl, text)
+    text = _LOWER_I.sub("I", text)  # chat's lower-case "i", "i'm"
     return " ".join(text.split())
 
 
