@@ -12,12 +12,22 @@
    to the last insert, rolled back after each repetition. Target: <= 2 s.
 
 Synthetic texts only (our own templates); prints JSON, medians of --repeat runs.
+
+    .venv/bin/python benchmarks/consolidation.py --eval [--locomo FILE] [--spc FILE] [--spc-conversations 200]
+
+3. --eval (added to 1 and 2): the offline extractor's facts on real conversations (LoCoMo dev: each speaker's turns,
+   session by session, at the session's time; Synthetic-Persona-Chat: a seeded sample of
+   conversations, one day each; and our shipped sample corpus), without the pipeline's grounding, before consolidation (the seed:
+   one row per exact text) and after: rows, pairs of one user's facts of one category at MiniLM
+   cosine >= 0.80 among the facts that hold, single-valued slots holding two values at once, and
+   what was merged, superseded, closed. Figures and counts only (no eval text is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -28,11 +38,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from scratch import scratch_workspace  # noqa: E402
 from whisper_assets.core.embedding import get_embedder  # noqa: E402
-from whisper_assets.core.enrichment.consolidation import ObservedFact, consolidate, needs_vectors  # noqa: E402
+from whisper_assets.core.enrichment.consolidation import (  # noqa: E402
+    MERGE_THRESHOLD, ObservedFact, consolidate, needs_vectors,
+)
 from whisper_assets.core.enrichment.models import FactObservation  # noqa: E402
 from whisper_assets.core.settings import load_settings  # noqa: E402
 from whisper_assets.stores.postgres import get_engine  # noqa: E402
@@ -159,19 +172,130 @@ def bench_partition(repeat: int, embedder) -> dict:
             "target_ms": 2000, "meets_target": statistics.median(runs) <= 2.0}
 
 
+SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "whisper_assets" / "data" / "sample_corpus.jsonl"
+
+
+def eval_observations(locomo: Path | None, spc: Path | None, n_spc: int) -> dict[str, dict[str, list[ObservedFact]]]:
+    """set -> "bot|user" -> observations of the offline extractor (no grounding)."""
+    from whisper_assets.core.llm.offline_facts import Turn, extract_facts
+
+    out: dict[str, dict[str, list[ObservedFact]]] = {}
+    days: dict[tuple[str, str, str], list[dict]] = {}  # the shipped sample corpus (ours): one day at a time
+    for line in SAMPLE_CORPUS.read_text().splitlines():
+        m = json.loads(line)
+        if m["role"] == "user":
+            days.setdefault((m["bot"], m["user"], m["timestamp"][:10]), []).append(m)
+    users: dict[str, list[ObservedFact]] = {}
+    for (bot, user, _), msgs in sorted(days.items()):
+        at = {str(i): datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00")) for i, m in enumerate(msgs)}
+        for f in extract_facts([Turn(str(i), user, m["content"]) for i, m in enumerate(msgs)]):
+            t = min(at[i] for i in f.source_message_ids)
+            users.setdefault(f"{bot}|{user}", []).append(ObservedFact(
+                f.category.value, f.fact, f.confidence, tuple(f.source_message_ids), t, t.date(), "offline", ""))
+    out["sample_corpus"] = users
+    if locomo is not None:
+        from whisper_assets.interfaces.evaluation.samples import load_samples
+
+        users: dict[str, list[ObservedFact]] = {}
+        for sample in load_samples(locomo):
+            for session in sample.sessions:
+                at = {t.dia_id: t.timestamp for t in session.turns}
+                turns = [Turn(t.dia_id, t.speaker, t.text) for t in session.turns]
+                for f in extract_facts(turns):
+                    t = min(at[m] for m in f.source_message_ids)
+                    users.setdefault(f"{sample.sample_id}|{f.user_id}", []).append(ObservedFact(
+                        f.category.value, f.fact, f.confidence, tuple(f.source_message_ids), t, t.date(), "offline", ""))
+        out["locomo_dev"] = users
+    if spc is not None:
+        from whisper_assets.interfaces.evaluation.spc import SPC_DAY, load_spc, sample_conversations
+
+        users = {}
+        for conv in sample_conversations(load_spc(spc), n=n_spc, seed=13):
+            turns = [Turn(f"{i}", s, t) for i, (s, t) in enumerate(conv.turns)]
+            for f in extract_facts(turns):
+                t = SPC_DAY + timedelta(seconds=min(int(m) for m in f.source_message_ids))
+                users.setdefault(f"{conv.conversation_id}|{f.user_id}", []).append(ObservedFact(
+                    f.category.value, f.fact, f.confidence, tuple(f.source_message_ids), t, t.date(), "offline", ""))
+        out[f"spc_{n_spc}_conversations"] = users
+    return out
+
+
+def _close_pairs(facts: list[tuple[str, str, str]], vectors: dict[str, np.ndarray], threshold: float = 0.8) -> int:
+    """Pairs of (user, category, text) of one user and category at cosine >= threshold."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for user, cat, text in facts:
+        groups.setdefault((user, cat), []).append(text)
+    n = 0
+    for texts in groups.values():
+        if len(texts) > 1:
+            m = np.stack([vectors[t] for t in texts])
+            sims = m @ m.T
+            n += int((np.triu(sims, 1) >= threshold).sum())
+    return n
+
+
+def bench_eval(sets: dict[str, dict[str, list[ObservedFact]]], embedder) -> dict:
+    from whisper_assets.core.enrichment.consolidation import Counts
+    from whisper_assets.core.enrichment.fact_slots import slot_of
+
+    result = {}
+    for name, users in sets.items():
+        texts = sorted({o.fact for obs in users.values() for o in obs})
+        vectors = dict(zip(texts, embedder.encode(texts)))
+        before, after, counts = [], [], Counts()
+        slots_before, slots_after, rows_after = 0, 0, 0
+        for user, obs in sorted(users.items()):
+            seed: dict[str, ObservedFact] = {}
+            for o in sorted(obs, key=lambda o: -o.confidence):
+                seed.setdefault(o.fact, o)
+            before += [(user, o.category, o.fact) for o in seed.values()]
+            values: dict[str, set[str]] = {}
+            for o in seed.values():
+                if (slot := slot_of(o.category, o.fact)) is not None:
+                    values.setdefault(slot.key, set()).add(slot.value)
+            slots_before += sum(len(v) > 1 for v in values.values())
+            rows = consolidate(obs, {t: vectors[t] for t in needs_vectors(obs)})
+            counts.add(rows)
+            rows_after += len(rows)
+            current = [r for r in rows if r.status == "current"]
+            after += [(user, r.category, r.fact) for r in current]
+            held: dict[str, int] = {}
+            for r in current:
+                if r.slot:
+                    held[r.slot] = held.get(r.slot, 0) + 1
+            slots_after += sum(v > 1 for v in held.values())
+        result[name] = {
+            "users": len(users), "observations": sum(len(o) for o in users.values()),
+            "rows_before": len(before), "rows_after": rows_after, "current_rows_after": len(after),
+            "close_pairs_before": _close_pairs(before, vectors), "close_pairs_after": _close_pairs(after, vectors),
+            "slots_with_two_values_before": slots_before, "slots_with_two_values_after": slots_after,
+            "merged_observations": sum(counts.merged.values()), "superseded": sum(counts.superseded.values()),
+            "closed": sum(counts.closed.values()),
+        }
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--eval", action="store_true", help="also measure on real conversations")
+    parser.add_argument("--locomo", type=Path, default=Path("/work/shared/eval/locomo/locomo_dev.json"))
+    parser.add_argument("--spc", type=Path, default=Path("/work/shared/eval/spc/spc_valid.csv"))
+    parser.add_argument("--spc-conversations", type=int, default=200)
     args = parser.parse_args()
     embedder = get_embedder()
     embedder.encode(["warm up"])
     result = {
         "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
-                    "embedder": embedder.backend},
+                    "embedder": embedder.backend, "load_average_1m": round(os.getloadavg()[0], 1)},
         "one_user_5000_observations": bench_one_user(args.repeat, embedder),
         "day_partition_100_users": bench_partition(args.repeat, embedder),
     }
+    if args.eval:
+        sets = eval_observations(args.locomo if args.locomo.exists() else None,
+                                 args.spc if args.spc.exists() else None, args.spc_conversations)
+        result["eval"] = {"merge_threshold": MERGE_THRESHOLD, "close_pair_cosine": 0.80, "sets": bench_eval(sets, embedder)}
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

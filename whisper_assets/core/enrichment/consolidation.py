@@ -128,7 +128,7 @@ class _Text:
     entities: Entities | None = None
 
     def key(self) -> tuple:
-        specific = len(self.slot.who) if self.slot else 0
+        specific = self.slot.specificity if self.slot else 0
         return (-specific, -self.confidence, -len(self.ids), self.obs[0].observed_at, self.text)
 
 
@@ -227,6 +227,13 @@ class _Leaders:
         self.clusters.append(cluster)
 
 
+def _slot_index(t: _Text) -> tuple[str, str, str]:
+    """Where a slot's wordings look for each other: by value (a relationship's values are few and
+    "partner" goes with several, so all of its values look at each other; `compatible` decides)."""
+    assert t.slot is not None
+    return (t.category, t.slot.key, "*" if t.slot.key == "relationship" else t.slot.value)
+
+
 def _clusters(texts: list[_Text], vectors: Mapping[str, np.ndarray]) -> list[list[_Text]]:
     """Leader clustering in `_Text.key` order: a text joins the first leader it is the same fact as.
     Compared with leaders only, so a chain of small differences never merges two far-apart facts.
@@ -236,7 +243,7 @@ def _clusters(texts: list[_Text], vectors: Mapping[str, np.ndarray]) -> list[lis
     by_slot: dict[tuple[str, str, str], list[int]] = defaultdict(list)  # (category, slot, value) -> clusters
     for t in texts:
         if t.slot is not None:
-            candidates = by_slot[(t.category, t.slot.key, t.slot.value)]
+            candidates = by_slot[_slot_index(t)]
         else:
             group = leaders[(t.category, t.ending is None)]
             sims = group.sims(vectors.get(t.text))
@@ -248,7 +255,7 @@ def _clusters(texts: list[_Text], vectors: Mapping[str, np.ndarray]) -> list[lis
         else:
             clusters.append([t])
             if t.slot is not None:
-                by_slot[(t.category, t.slot.key, t.slot.value)].append(len(clusters) - 1)
+                by_slot[_slot_index(t)].append(len(clusters) - 1)
             else:
                 leaders[(t.category, t.ending is None)].add(len(clusters) - 1, vectors.get(t.text))
     return clusters
@@ -292,6 +299,7 @@ def _timeline(facts: list[_Fact]) -> None:
     events = sorted(((t, d, 0 if f.ending is None else 1, f.lead.text, i)
                      for i, f in enumerate(facts) for t, d in f.times))
     holder: dict[str, int] = {}
+    targets: dict[int, list[_Fact]] = {}
     for t, d, _, _, i in events:
         f = facts[i]
         if f.slot is not None:
@@ -302,10 +310,12 @@ def _timeline(facts: list[_Fact]) -> None:
         if f.open_since() is None:
             f.periods.append(Period(t))
         if f.ending is not None:
-            for g in facts:
+            if i not in targets:  # what an ending can close does not depend on time
+                targets[i] = [g for g in facts if g is not f and _closes(f.ending, g)]
+            for g in targets[i]:
                 since = g.open_since()
                 # a fact said in the very message that ends it stays (the two contradict: keep both)
-                if g is not f and since is not None and since < t and _closes(f.ending, g):
+                if since is not None and since < t:
                     g.end(t, d, "closed")
 
 

@@ -57,6 +57,9 @@ _CONTRAST: dict[str, dict[str, str]] = {
     "diet": {w: w for w in "vegan vegetarian pescatarian keto paleo kosher halal".split()},
     "status": {w: w for w in "married engaged divorced single separated widowed dating".split()},
     "colour": {w: w for w in "red blue green yellow orange purple pink black white grey gray brown".split()},
+    "medium": {"movie": "film", "movies": "film", "film": "film", "game": "game", "book": "book", "novel": "book",
+               "show": "show", "series": "show", "song": "music", "music": "music", "album": "music",
+               "podcast": "podcast", "comic": "comic", "anime": "anime", "cartoon": "cartoon"},
 }
 _CONTRAST_OF = {w: (cls, v) for cls, words in _CONTRAST.items() for w, v in words.items()}
 # A contrast word's canonical form ("kids" -> "child", "puppy" -> "dog"), also for stemmed forms.
@@ -138,15 +141,24 @@ class Slot:
     who: str = ""  # relationship: the partner's name when said
 
     def compatible(self, other: Slot) -> bool:
-        """The same value, or the same relationship status with the partner named on one side only."""
-        if self.key != other.key or self.value != other.value:
+        """The same value, or the same relationship with the partner named on one side only; "has a
+        partner" is compatible with any ongoing relationship (a husband is a partner)."""
+        if self.key != other.key:
             return False
-        return self.who == other.who or not self.who or not other.who
+        same = self.value == other.value or (self.key == "relationship" and "partner" in (self.value, other.value)
+                                            and {self.value, other.value} <= _ONGOING)
+        return same and (self.who == other.who or not self.who or not other.who)
+
+    @property
+    def specificity(self) -> int:
+        """Which of two compatible wordings to keep: the partner named, then a status over "partner"."""
+        return 2 * len(self.who) + (self.value != "partner")
 
 
 _REL_STATUS = {"married": "married", "engaged": "engaged", "wife": "married", "husband": "married",
                "girlfriend": "dating", "boyfriend": "dating", "partner": "partner", "fiance": "engaged",
                "fiancee": "engaged", "fiancé": "engaged", "fiancée": "engaged"}
+_ONGOING = {"married", "engaged", "dating", "partner"}
 _SPECIES_ALT = "|".join(sorted(_CONTRAST["species"], key=len, reverse=True))
 _S = re.compile
 
