@@ -46,7 +46,8 @@ def run_checks(settings: Settings, wanted: Sequence[str] = CHECKS, now: datetime
         ({"postgres"}, lambda: check_postgres(settings)),
         ({"qdrant", "pending"}, lambda: check_qdrant_and_pending(settings, now)),
         ({"model"}, lambda: check_model(settings)),
-        ({"daemon", "failed_runs"}, lambda: _dagster_checks(settings, now, chosen)),
+        # Their own clock: heartbeats may arrive while the checks above run.
+        ({"daemon", "failed_runs"}, lambda: _dagster_checks(settings, datetime.now(timezone.utc), chosen)),
     ]
     checks: list[Check] = []
     for names, check in groups:
