@@ -140,6 +140,11 @@ def test_the_days_facts_open_the_summary_and_their_turns_are_cited():
     assert summarize("Maya", msgs, list(reversed(facts))) == draft  # the facts' order does not matter
 
 
+def test_a_quoted_title_ends_its_sentence_and_the_next_one_is_apart():
+    msgs = day("Maya", ['Our choir sang a piece called "Blue Harbour." It went well.'])
+    assert summarize("Maya", msgs, []).text == 'Maya said their choir sang a piece called "Blue Harbour."'
+
+
 def test_a_user_id_that_is_no_name_is_the_user():
     draft = summarize("user_4821", day("user_4821", DAY[:4]), [])
     assert draft.text.startswith("The user ") and "user_4821" not in draft.text

@@ -31,7 +31,7 @@ MAX_WORDS = 90  # per user and day; a sentence that would pass it is left out
 MAX_SENTENCE_WORDS = 32
 MAX_FACTS = 3
 _NAME = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)?")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'])\s+|\n+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
 # Fillers a spoken turn opens with; they say nothing in a summary.
@@ -227,7 +227,7 @@ def _lower_first(text: str, lower_words: frozenset[str] = frozenset()) -> str:
 
 def _finish(text: str) -> str:
     text = " ".join(text.split()).rstrip(" ,;:-")
-    if not text.endswith((".", "!")):
+    if not text.endswith((".", "!", '."', '!"', ".'", "!'")):
         text += "."
     return text[0].upper() + text[1:]
 
