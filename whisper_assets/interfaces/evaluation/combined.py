@@ -108,6 +108,10 @@ def combined_markdown(result: dict[str, Any]) -> str:
         "large gap means the extractor fits the dev conversations, not conversations in general. "
         "Retrieval and summaries exist for LoCoMo only (SPC has no questions and no gold summaries). "
         "Details: `locomo.md`, `spc.md`.", "",
+        "The two golds differ: SPC precision is a lower bound (a persona lists a few sentences, the "
+        "conversation reveals more; read `spc.md`'s unmatched facts before taking the precision gap for "
+        "overfitting), and SPC recall counts only the persona sentences the speaker clearly voices, while "
+        "LoCoMo's gold observations are long and many. The gap is most telling when a change moves it.", "",
     ]
     lines += _table(["metric", "LoCoMo dev", "SPC", "gap (dev - SPC)"],
                     [[r["label"], r["locomo_dev"], r["spc"], r["gap"]] for r in rows.values()])
