@@ -308,9 +308,14 @@ def test_never_crashes_on_odd_text() -> None:
     ids=["im-a-repeated", "space-run", "long-list", "my-repeated", "long-subject", "dots"],
 )
 def test_no_pathological_slowdown(text: str) -> None:
-    start = time.perf_counter()
-    extract_facts([Turn("m", "u", text)])
-    assert time.perf_counter() - start < 1.0
+    # Best of three, so a busy shared machine does not fail it; a real blow-up (backtracking) takes
+    # seconds every time. Typical: under 0.2 s.
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        extract_facts([Turn("m", "u", text)])
+        best = min(best, time.perf_counter() - start)
+    assert best < 1.0
 
 
 def test_linear_in_the_number_of_turns() -> None:

@@ -35,6 +35,7 @@ from whisper_assets.core.llm.offline_facts.checks import garbled_reason, without
         ("is a engineer", checks.BROKEN_AGREEMENT),
         ("ate an university lunch", checks.BROKEN_AGREEMENT),
         ("favourite colors is teal", checks.BROKEN_AGREEMENT),
+        ("painted an after they visited the coast", checks.BROKEN_AGREEMENT),
         ("enjoys watching", checks.VERB_WITHOUT_OBJECT),
         ("likes making", checks.VERB_WITHOUT_OBJECT),
     ],

@@ -34,6 +34,9 @@ def facts_of(*texts: str) -> set[tuple[str, str]]:
         ("I just got back from a retreat in the hills.", ("other", "went to a retreat in the hills")),
         ("I volunteered at an animal shelter last week.", ("hobby", "volunteered at an animal shelter")),
         ("I won first prize in a baking contest.", ("other", "won first prize in a baking contest")),
+        ("I went to a council meeting about the new park.", ("other", "went to a council meeting about the new park")),
+        ("I painted that harbour scene last year.", ("hobby", "painted a harbour scene")),
+        ("I used to go horseback riding with my uncle as a kid.", ("hobby", "used to go horseback riding with their uncle")),
     ],
 )
 def test_events_and_commitments(text: str, expected: tuple[str, str]) -> None:
@@ -56,6 +59,8 @@ def test_events_and_commitments(text: str, expected: tuple[str, str]) -> None:
         "I am looking for a way out.",
         "I am reading the news.",
         "I went shopping.",
+        "I went to a meeting.",
+        "I painted this after I visited the coast.",
     ],
 )
 def test_no_event_without_a_concrete_first_person_event(text: str) -> None:

@@ -76,6 +76,7 @@ _VAGUE = re.compile(
     r"|^(?:\w+\s+){1,2}(?:things|stuff|everything|anything|something|all of them|all of those)$",
     re.I,
 )
+_CONNECTIVES = frozenset("after before since until because though although unless whether".split())
 _SAME_NUMBER = frozenset({"fish", "goldfish", "sheep", "deer", "moose", "bison", "salmon", "trout"})
 _NUMBERS = frozenset("two three four five six seven eight nine ten eleven twelve several many few".split())
 _ARTICLE_NOUN = re.compile(r"\b(a|an)\s+([A-Za-z][\w-]*)", re.I)
@@ -86,6 +87,8 @@ _NUMBER_NOUN = re.compile(r"\b(" + "|".join(_NUMBERS) + r")\s+(?:(?:\w+[- ])?(?:
 def _agreement_broken(fact: str) -> bool:
     for m in _ARTICLE_NOUN.finditer(fact):
         article, word = m.group(1).lower(), m.group(2)
+        if word.lower() in _DANGLING or word.lower() in _CONNECTIVES:
+            return True  # "painted an after they visited": the object was cut at the wrong word
         if word[:1].isdigit() or word.isupper():
             continue  # "an 8-year-old", "an MBA": inflect's reading of these is unreliable
         if article != inflection.article(word):

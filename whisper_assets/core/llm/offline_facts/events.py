@@ -22,7 +22,8 @@ from whisper_assets.core.llm.schemas import Category
 RULES: list[_Rule] = []
 _rule = rule_registrar(RULES)
 
-_EVENT_NOUNS = entries("event_nouns")
+_GENERIC_EVENTS = words("event_nouns_generic")
+_EVENT_NOUNS = [*entries("event_nouns"), *_GENERIC_EVENTS]
 _EVENT_RE = re.compile(r"\b(?:" + "|".join(re.escape(e) for e in sorted(_EVENT_NOUNS, key=len, reverse=True)) + r")s?\b", re.I)
 _MADE_NOT = words("made_things_not")
 _SPECIES_RE = re.compile(r"\b(?:" + _SPECIES + r")\b", re.I)
@@ -42,7 +43,13 @@ def _event_object(det: str, rest: str) -> str | None:
         obj = f"{article(tail)} {tail}"  # "a LGBTQ group" -> "an LGBTQ group"
     obj = _WEEKDAY_RE.sub("", obj)
     head = _PREP_RE.split(obj, 1)[0]
-    return obj if _EVENT_RE.search(head) else None
+    found = _EVENT_RE.search(head)
+    if found is None:
+        return None
+    # "went to a meeting" says nothing; "went to a council meeting" does
+    if found.group(0).lower().rstrip("s") in _GENERIC_EVENTS and len(head[: found.start()].split()) < 2:
+        return None
+    return obj
 
 
 @_rule("went_to_event", "went attended back", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:went\s+(?:to|along\s+to)|got\s+to\s+go\s+to|attended|(?:got|came)\s+back\s+from)\s+" + _DET)
@@ -70,12 +77,12 @@ def _h_took_part(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
 @_rule(
     "made_thing",
     "painted drew built made baked knitted crocheted sewed sewn carved wrote composed recorded",
-    r"\bi\s+" + ADV + r"(?:have\s+|'ve\s+)?(?P<verb>painted|drew|built|made|baked|knitted|crocheted|sewed|sewn|carved|wrote|composed|recorded)\s+(?P<det>a|an|my\s+first|this|some)\s+",
+    r"\bi\s+" + ADV + r"(?:have\s+|'ve\s+)?(?P<verb>painted|drew|built|made|baked|knitted|crocheted|sewed|sewn|carved|wrote|composed|recorded)\s+(?P<det>a|an|my\s+first|this|that|some)\s+",
 )
 def _h_made_thing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     det = " ".join(m.group("det").lower().split())
-    if det in {"this", "some"}:
-        det = "a" if det == "this" else "some"
+    if det in {"this", "that", "some"}:
+        det = "some" if det == "some" else "a"
     obj = _free_object(rest, max_words=5)
     if obj is None or obj.split()[0].lower() in {"lot", "few", "couple", "bit", "new"}:
         return []
@@ -203,3 +210,10 @@ def _h_volunteered(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     if obj is None:
         return []
     return [(Category.HOBBY, f"volunteered {m.group('prep').lower()} {obj}", _subj_conf(m))]
+
+
+@_rule("used_to_go", "used", r"\b(?P<subj>i|we)\s+" + ADV + r"used\s+to\s+go\s+(?P<g>" + _OUTDOOR + r")\b")
+def _h_used_to_go(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    tail = _free_object("x " + rest, max_words=6) if rest.strip() else None
+    tail = tail[2:] if tail and tail.startswith("x ") and re.match(r"(?:with|in|at|on)\s", tail[2:]) else ""
+    return [(Category.HOBBY, " ".join(f"used to go {m.group('g').lower()} {tail}".split()), _subj_conf(m))]
