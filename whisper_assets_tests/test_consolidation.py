@@ -80,7 +80,9 @@ def test_job_changes_and_a_lost_job():
     assert rows["works as a dispatcher"].status == "superseded"
     bakery, baker = rows["works for Brightmoor Bakery"], rows["is a baker"]
     assert bakery.status == baker.status == "closed" and bakery.valid_to == START + timedelta(weeks=6)
-    assert rows["lost their job"].status == "current" and rows["is a barista"].status == "current"
+    assert rows["is a barista"].status == "current"
+    # the ending held until the next job
+    assert rows["lost their job"].status == "superseded" and rows["lost their job"].valid_to == START + timedelta(weeks=8)
 
 
 def test_an_ending_names_what_it_ends():
@@ -176,6 +178,7 @@ def test_slots(category, text, key, value):
     ("lost their job", {"employer", "job_title"}), ("was laid off from Acme", {"employer", "job_title"}),
     ("broke up with Ana", {"relationship"}), ("doesn't have a cat anymore", {"pet_count:cat"}),
     ("used to live in Porto", {"home"}), ("moved out of Porto", {"home"}), ("enjoys hiking", None),
+    ("no longer plays", None),
 ])
 def test_endings(text, closes):
     ending = ending_of("other", text)

@@ -12,7 +12,9 @@
 2. Time: facts of a single-valued slot (fact_slots: home, employer, job title, relationship, pets
    of a kind, age, name, a favourite) hold from when they are said until another value of the slot
    is said (superseded). An ending ("no longer has a cat", "lost their job", "broke up") closes
-   what it ends. A fact said again after it ended holds again from then: a fact has periods.
+   what it ends, and itself holds until a new value of a slot it ended is said (a new job
+   supersedes "lost their job"). A fact said again after it ended holds again from then: a fact
+   has periods.
 3. Order: everything is a function of the set of observations (sorted first), so the days may be
    materialised in any order, and a fact said twice in one message counts once.
 
@@ -300,6 +302,7 @@ def _timeline(facts: list[_Fact]) -> None:
                      for i, f in enumerate(facts) for t, d in f.times))
     holder: dict[str, int] = {}
     targets: dict[int, list[_Fact]] = {}
+    endings: dict[str, set[int]] = defaultdict(set)  # slot -> endings that closed it, still holding
     for t, d, _, _, i in events:
         f = facts[i]
         if f.slot is not None:
@@ -307,9 +310,16 @@ def _timeline(facts: list[_Fact]) -> None:
             if cur is not None and cur != i and facts[cur].open_since() is not None:
                 facts[cur].end(t, d, "superseded")
             holder[f.slot.key] = i
+            # "lost their job" holds until the next job: a new value of a slot it ended supersedes it
+            for j in sorted(endings.pop(f.slot.key, ())):
+                since = facts[j].open_since()
+                if j != i and since is not None and since < t:
+                    facts[j].end(t, d, "superseded")
         if f.open_since() is None:
             f.periods.append(Period(t))
         if f.ending is not None:
+            for key in f.ending.slots:
+                endings[key].add(i)
             if i not in targets:  # what an ending can close does not depend on time
                 targets[i] = [g for g in facts if g is not f and _closes(f.ending, g)]
             for g in targets[i]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+_GENERIC_VERBS = frozenset("play go like love enjoy do make work live get take want need use".split())
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
@@ -294,4 +295,5 @@ def ending_of(category: str, text: str) -> Ending | None:
             return Ending(frozenset({"relationship"}), (("relationship", slot.who),) if slot.who else ())
         return Ending(frozenset({slot.key}), ((slot.key, slot.value),))
     words = terms(present)
-    return Ending(match_terms=words) if words else None
+    # "no longer plays" names nothing it ends: a verb alone would close every fact that uses it
+    return Ending(match_terms=words) if words - _GENERIC_VERBS else None
