@@ -34,7 +34,7 @@ Metrics (see `metrics.py` for the pure functions):
   session's +1 day when that is the last one; `retrieval`), and with `now` = a day after the last
   session (`retrieval_after`). The headline is STRICT evidence recall@k (`evidence.py`): one of the
   first k items is an evidence turn (a message), cites one (a fact), or cites one and holds it in its
-  own text (a summary: half of the turn's content words, at least two). The LOOSE figure (the old
+  own text (a summary: three, and half, of one turn sentence's content words). The LOOSE figure (the old
   one: the provenance of any of the first k items cites an evidence turn, so a day summary counts
   whatever it says) stays beside it, with two chance baselines (`baselines.py`: the latest
   summaries ignoring the question; random items of the same kinds). Items whose evidence has no valid dia_id are skipped

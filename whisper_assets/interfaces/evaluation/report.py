@@ -127,7 +127,8 @@ def markdown(result: dict[str, Any], plot_name: str = REPORT_NAMES["plot"]) -> s
          _verdict(h["fact_precision"], TARGETS["fact_precision"])],
         ["fact precision at 0.70", h["fact_precision@0.70"], TARGETS["fact_precision@0.70"],
          _verdict(h["fact_precision@0.70"], TARGETS["fact_precision@0.70"])],
-        ["fact recall (micro)", h["fact_recall"], TARGETS["fact_recall"], _verdict(h["fact_recall"], TARGETS["fact_recall"])],
+        ["fact recall (micro)", h["fact_recall"], TARGETS["fact_recall"],
+         _verdict(h["fact_recall"], TARGETS["fact_recall"])],
         ["facts per 100 turns", h["facts_per_100_turns"], "", ""],
         ["summary ROUGE-L F1 (mean per session)", h["summary_rouge_l_f1"], "", ""],
         ["summary embedding cosine (mean per session)", h["summary_cosine"], TARGETS["summary_cosine"],
@@ -137,7 +138,8 @@ def markdown(result: dict[str, Any], plot_name: str = REPORT_NAMES["plot"]) -> s
          h["evidence_recall@10_after_conversation"], TARGETS["evidence_recall@10"],
          _verdict(h["evidence_recall@10_after_conversation"], TARGETS["evidence_recall@10"])],
         ["strict evidence recall@5, at the session date", h["evidence_recall@5"], "", ""],
-        ["chance: latest summaries ignoring the question, strict @10", h["baseline_latest_summaries_strict@10"], "", ""],
+        ["chance: latest summaries ignoring the question, strict @10",
+         h["baseline_latest_summaries_strict@10"], "", ""],
         ["chance: random items of the same kinds, strict @10", h["baseline_random_strict@10"], "", ""],
         ["loose (old) evidence recall@10: provenance cites the turn, at the session date",
          h["loose_evidence_recall@10"], "", ""],
@@ -321,8 +323,9 @@ def strict_retrieval_lines(at_session: dict[str, Any], after: dict[str, Any] | N
         "### Strict evidence recall (the headline)",
         "",
         "Strict hit: one of the first k items is an evidence turn (a message), cites one (a fact), or "
-        "cites one and holds it in its own text (a summary: at least half of the turn's stemmed content "
-        "words, and at least two, appear in the summary; `interfaces/evaluation/evidence.py`). Asked at "
+        "cites one and holds it in its own text (a summary: one sentence of the turn with three or more "
+        "stemmed content words has three, and half, of them in the summary; `interfaces/evaluation/evidence.py`). "
+        "Asked at "
         "the session date (`now` = the session after the evidence) and after the whole conversation "
         "(`now` = a day after the last session). Chance baselines ignore the question: the latest "
         "summaries known at `now`, and random items of the same kinds as recall()'s own top 10 (seeded).",

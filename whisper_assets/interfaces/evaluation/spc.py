@@ -264,7 +264,8 @@ class SpcFactEval:
             "overall": self.headline(), "threshold": self.threshold, "expressed_threshold": self.expressed_threshold,
             "threshold_sensitivity": [
                 {"threshold": t, "precision": self.precision_counts[t].precision,
-                 "recall": self.recall_counts[t].recall, "matched_predicted": self.precision_counts[t].matched_predicted,
+                 "recall": self.recall_counts[t].recall,
+                 "matched_predicted": self.precision_counts[t].matched_predicted,
                  "matched_expressed": self.recall_counts[t].matched_gold} for t in sorted(self.precision_counts)],
             "expressed_histogram": _histogram([c.similarity for c in self.persona_checks]),
             "fact_best_similarity_histogram": _histogram([f.best_similarity for f in self.facts
