@@ -118,8 +118,9 @@ def test_history_counts_and_the_vector_cache(engine):
     # Recomputing again embeds nothing: every vector it needs is kept in the rows.
     embedder.texts.clear()
     with engine.begin() as conn:
-        consolidation.recompute(conn, {"elena": ["u-1", "u-2"], "marcus": ["u-1"]}, embedder)
+        again = consolidation.recompute(conn, {"elena": ["u-1", "u-2"], "marcus": ["u-1"]}, embedder)
     assert embedder.texts == []
+    assert again.rows == len(user_facts(engine)) and again.rows_written == 0  # unchanged rows are left alone
 
 
 def test_users_and_bots_stay_apart_and_a_forget_leaves_nothing(engine):
