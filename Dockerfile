@@ -22,11 +22,12 @@ RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyprojec
  && /opt/venv/bin/pip install --find-links /wheels ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} \
       $([ -f /wheels/constraints.txt ] && echo "-c /wheels/constraints.txt") -r /src/requirements.txt "hatchling>=1.25" \
  && /opt/venv/bin/python -c "import torch, sys; sys.exit(0 if torch.version.cuda is None else 'torch is a CUDA build')"
-COPY README.md /src/
-COPY sql/ /src/sql/
-COPY whisper_assets/ /src/whisper_assets/
-RUN /opt/venv/bin/pip install --no-deps --no-build-isolation /src \
- && /opt/venv/bin/python -m whisper_assets.core.embedding_onnx --cache-dir /opt/whisper-models
+# The ONNX export of the packaged model (no download at run time) needs only the embedding modules: this layer
+# is rebuilt when they, the model or the exporter's packages change, not on every source change.
+COPY whisper_assets/__init__.py /export/whisper_assets/
+COPY whisper_assets/core/__init__.py whisper_assets/core/embedding.py whisper_assets/core/embedding_onnx.py \
+     /export/whisper_assets/core/
+RUN cd /export && /opt/venv/bin/python -m whisper_assets.core.embedding_onnx --cache-dir /opt/whisper-models
 
 FROM ${BASE_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
@@ -36,8 +37,13 @@ RUN apt-get update \
  && useradd --system --uid 10001 --create-home --home-dir /home/whisper whisper \
  && mkdir -p /data /opt/dagster/home \
  && chown whisper:whisper /data /opt/dagster/home
+# The dependencies (2+ GB, mostly torch) as one layer that only a dependency change rebuilds; the project on top.
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/whisper-models /opt/whisper-models
+COPY pyproject.toml README.md /src/
+COPY sql/ /src/sql/
+COPY whisper_assets/ /src/whisper_assets/
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation /src && rm -rf /src
 COPY deploy/dagster.yaml deploy/workspace.yaml /opt/dagster/home/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

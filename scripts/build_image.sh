@@ -66,7 +66,7 @@ ca=${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}
 
 # 3. The image.
 t0=$(now)
-podman build --isolation=chroot --pull=never --build-arg "BASE_IMAGE=$BASE_TAG" \
+podman build --isolation=chroot --pull=never --format docker --build-arg "BASE_IMAGE=$BASE_TAG" \
   --build-arg "TORCH_INDEX_URL=$torch_index" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >"$CACHE_DIR/build.log" 2>&1 \
   || { tail -30 "$CACHE_DIR/build.log" >&2; die "podman build failed; see $CACHE_DIR/build.log"; }
 build_s=$(since "$t0")
