@@ -17,6 +17,7 @@ from whisper_assets.core.llm.offline_facts.checks import garbled_reason, without
         ("loves spending time with", checks.DANGLING_WORD),
         ("is going to the", checks.DANGLING_WORD),
         ("enjoys riding them", checks.DANGLING_WORD),
+        ("likes Nina Simone, J", checks.DANGLING_WORD),
         ("is planning a trip with my", checks.DANGLING_WORD),
         ("loves spending time with him on weekends", checks.UNRESOLVED_PRONOUN),
         ("is proud of her garden", checks.UNRESOLVED_PRONOUN),
@@ -99,6 +100,13 @@ def test_extractor_never_emits_a_garbled_fact() -> None:
     assert "works as an electrician" in facts
     assert all(garbled_reason(f) is None for f in facts)
     assert not any("him" in f.split() for f in facts)
+
+
+def test_initials_do_not_end_a_sentence_and_trailing_superlatives_go() -> None:
+    facts = {f.fact for f in extract_facts([Turn("m1", "u1", "I like bluegrass and Irish folk the most."),
+                                             Turn("m2", "u1", "My favourite author is C. S. Lewis.")])}
+    assert "likes bluegrass and Irish folk" in facts
+    assert not any(f.endswith((" C", " S")) for f in facts)
 
 
 def test_someone_elses_possessive_is_not_read_as_the_users() -> None:

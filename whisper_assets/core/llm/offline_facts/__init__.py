@@ -57,16 +57,31 @@ Known limits (by design, for precision): lower-case place names ("i live in port
 taken; answers that depend on the bot's question ("London." after "where are you based?") are not
 understood; pronouns are resolved only inside one sentence; English only, plus "je vis à ...".
 
+Names are kept: a pet or relative introduced without its name gets the name given right after it
+("I have a cat, Juniper" / "I got a puppy! Her name is Pickles." -> "has a puppy named Pickles").
+Events, commitments and pastimes are facts too ("went to a poetry reading", "ran a half marathon",
+"promised to help their neighbour move", "used to play the piano"), each with a concrete object.
+Every fact passes ``checks.garbled_reason`` (dangling function words or pronouns, unresolved
+he/she/it, possessives left on names, broken article/number agreement by ``inflect``) and a fact
+that another fact of the same user says more precisely is dropped ("has dogs" beside "has three
+dogs", "has kids" beside "took their kids to the zoo").
+
 Layout (each layer imports only from the layers below it):
 
-* ``lexicons`` -- word lists, tables and word-list patterns (data only);
+* ``data/`` -- the word lists as data files (one entry a line; a test fails on duplicates);
+* ``lexicons`` -- loads them; tables and word-list patterns;
+* ``inflection`` -- articles, noun number and verb agreement (the ``inflect`` library);
 * ``text`` -- normalising a message and splitting it into statement sentences;
 * ``guards`` -- confidence levels; negation, hypothetical, condition, hedge and injection checks;
 * ``registry`` -- the rule type, shared lead patterns and the rule decorator;
 * ``objects`` -- cutting and tidying the object of a fact (phrase, place, name);
 * ``jobs`` -- job titles and employers, shared by the work, education and family rules;
 * one module per family of rules: ``work``, ``education``, ``places``, ``plans``, ``pets``,
-  ``family``, ``hobbies``, ``preferences``, ``health``, ``personal``;
+  ``family``, ``hobbies``, ``preferences``, ``health``, ``personal``, ``events`` (events,
+  ventures, ongoing projects, commitments), ``pastimes`` (past and long-standing pastimes,
+  passions);
+* ``names`` -- a name given after an unnamed pet or relative;
+* ``checks`` -- the garbled-fact check every fact passes;
 * ``extract`` -- the driver and the entry point, ``extract_facts``.
 """
 

@@ -112,6 +112,8 @@ def garbled_reason(fact: str) -> str | None:
         return EMPTY_OBJECT
     if words[-1].strip(".,!?") in _DANGLING:  # lower case only: "likes The Who" is a band
         return DANGLING_WORD
+    if re.fullmatch(r"[A-HJ-Z]\.?", words[-1]):
+        return DANGLING_WORD  # "likes Kendrick Lamar, J": cut at an initial
     if _THIRD_PERSON.search(fact):
         return UNRESOLVED_PRONOUN
     if _POSSESSIVE_NAME.search(fact):

@@ -25,7 +25,8 @@ _TRAIL_FILLER_RE = re.compile(
     r"recently|still|already|mostly|in general|generally|overall|for sure|for real|obviously|"
     r"of course|as well|and stuff|and all|or so|or something|i guess|i think|i reckon|"
     r"i suppose|rn|ok|okay|yay|yeah|though|so much|a lot|very much|big time|tho|lately|finally|"
-    r"haha|xd|x|here|there|btw|someday|some day|one day|eventually|at some point|in the future)$",
+    r"haha|xd|x|here|there|btw|someday|some day|one day|eventually|at some point|in the future|"
+    r"the most|the best|most of all|above all)$",
     re.I,
 )
 _TRAIL_TIME_RE = re.compile(

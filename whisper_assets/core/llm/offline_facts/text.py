@@ -22,6 +22,8 @@ _ABBREV_RE = re.compile(
     r"Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.(?=\s*\S)"
 )
 _INITIALISM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+# A first-name initial ("J. Cole", "C. S. Lewis"): its dot ends no sentence.
+_INITIAL_RE = re.compile(r"(?<![\w.])(?-i:[A-HJ-Z])\.(?=\s+(?-i:[A-Z])[a-z])")
 _EMOJI_RE = re.compile(
     "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff\U00002190-\U000021ff"
     "\U00002b00-\U00002bff\U0000fe00-\U0000fe0f]+|(?<!\\w)[:;]-?[()DPp/](?!\\w)"
@@ -96,6 +98,7 @@ def _prepare(text: str) -> str:
     text = _NEWLINES_RE.sub("\n", _HSPACE_RE.sub(" ", text))
     text = _ABBREV_RE.sub(lambda m: m.group(1) + _DOT, text)
     text = _INITIALISM_RE.sub(lambda m: m.group(0).replace(".", _DOT), text)
+    text = _INITIAL_RE.sub(lambda m: m.group(0).replace(".", _DOT), text)
 
     def _quoted(m: re.Match[str]) -> str:
         inner = m.group(1)
