@@ -1,7 +1,8 @@
 """The service mode end to end, as docker-compose.yml runs it, with every process on 127.0.0.1 (issue 15, item 4).
 
 - Dagster's storage in PostgreSQL (deploy/dagster.yaml, DAGSTER_POSTGRES_URL, a database of this test's
-  own), the application data in another database of the same server;
+  own), the application data in another database of the same server, reached as the least-privilege
+  worker role of deploy/worker_role.sql (rows only, no DDL);
 - the code server as its own gRPC process (`dagster code-server start -m whisper_assets.definitions`),
   the daemon and the webserver loading it through deploy/workspace.yaml (grpc_server); run workers are
   launched by the code server, as in the code-server container;
@@ -29,8 +30,10 @@ import pytest
 
 from whisper_assets.core.settings import Settings, load_settings
 from whisper_assets.memory.hot_path import MessageIn, close_shared_writers, store_messages
+from whisper_assets.stores.postgres import dispose_engines
 from whisper_assets_tests.always_on_helpers import DevServer, _default_sigint, free_port, process_env, wait_for
 from whisper_assets_tests.enrichment_helpers import fast_settings, query, statuses
+from whisper_assets_tests.test_deploy import create_worker_role, drop_worker_role
 
 pytestmark = [pytest.mark.filterwarnings("ignore::dagster.BetaWarning"),
               pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant")]
@@ -82,8 +85,16 @@ class ServiceProcesses(DevServer):
 
 @pytest.fixture()
 def settings(tmp_path, database_url) -> Iterator[Settings]:
-    with fast_settings(tmp_path, database_url) as s:
-        yield load_settings(data_dir=s.data_dir, database_url=database_url, qdrant_local="client")
+    """Application data as the least-privilege worker (deploy/worker_role.sql), as compose connects."""
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed (it applies deploy/worker_role.sql)")
+    worker_url = create_worker_role(database_url)
+    try:
+        with fast_settings(tmp_path, worker_url) as s:
+            yield load_settings(data_dir=s.data_dir, database_url=worker_url, qdrant_local="client")
+    finally:
+        dispose_engines()
+        drop_worker_role(database_url, worker_url)
 
 
 def service_home(tmp_path: Path) -> Path:
