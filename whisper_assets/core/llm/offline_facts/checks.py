@@ -28,6 +28,7 @@ Plain functions, no state: the extractor calls it on every fact it emits, and te
 
 from __future__ import annotations
 
+import functools
 import re
 
 from whisper_assets.core.llm.offline_facts import inflection
@@ -105,6 +106,7 @@ def _agreement_broken(fact: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=16384)  # the same fact texts recur across turns and users
 def garbled_reason(fact: str) -> str | None:
     """Why `fact` (third person, no subject: "has a dog named Rex") is garbled, or None if it is not."""
     words = fact.split()
