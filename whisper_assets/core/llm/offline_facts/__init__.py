@@ -78,8 +78,8 @@ Layout (each layer imports only from the layers below it):
 * ``jobs`` -- job titles and employers, shared by the work, education and family rules;
 * one module per family of rules: ``work``, ``education``, ``places``, ``plans``, ``pets``,
   ``family``, ``hobbies``, ``preferences``, ``health``, ``personal``, ``events`` (events,
-  ventures, ongoing projects, commitments), ``pastimes`` (past and long-standing pastimes,
-  passions);
+  ventures, ongoing projects, promises), ``pastimes`` (past and long-standing pastimes,
+  passions), ``commitments`` (dated moves, starts, appointments, events to take part in);
 * ``names`` -- a name given after an unnamed pet or relative;
 * ``checks`` -- the garbled-fact check every fact passes;
 * ``extract`` -- the driver and the entry point, ``extract_facts``.

@@ -10,7 +10,8 @@ from typing import Sequence
 from whisper_assets.core.llm.backend import Fact
 from whisper_assets.core.llm.offline_facts import inflection
 from whisper_assets.core.llm.offline_facts import (
-    education, events, family, health, hobbies, pastimes, personal, pets, places, plans, preferences, work,
+    commitments, education, events, family, health, hobbies, pastimes, personal, pets, places, plans, preferences,
+    work,
 )
 from whisper_assets.core.llm.guard import injection_reason
 from whisper_assets.core.llm.offline_facts.checks import garbled_reason, without_vague_quantity
@@ -41,6 +42,7 @@ _MAX_MATCHES_PER_RULE = 12
 _RULES: list[_Rule] = [
     *work.RULES, *education.RULES, *places.RULES, *plans.RULES, *pets.RULES, *family.RULES,
     *hobbies.RULES, *preferences.RULES, *health.RULES, *personal.RULES, *events.RULES, *pastimes.RULES,
+    *commitments.RULES,
 ]
 _RULE_INDEX: dict[str, tuple[int, ...]] = {}
 for _no, _r in enumerate(_RULES):
