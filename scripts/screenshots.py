@@ -5,7 +5,12 @@
 
 What it does, on a temporary data dir (nothing of yours is read or written):
 1. `whisper-assets demo`: the sample corpus ingested and every bot-day enriched (offline LLM backend;
-   embedded PostgreSQL unless --database-url is given);
+   embedded PostgreSQL unless --database-url is given), with WHISPER_FIRST_DAY the first of the corpus's
+   first month; then record_empty_days_job (what the 01:00 UTC schedule runs), so the partitions page
+   shows the coverage of a processed deployment: every day up to yesterday filled; then
+   `whisper-assets backfill` of the corpus's days, so that, as in a deployment's steady state, each
+   asset's latest materialization is an enrichment run's, whose check results the check page shows
+   (checks are not partitioned: after the empty days were recorded they would read "Not evaluated");
 2. `whisper-assets dev` on 127.0.0.1 and a free port (webserver, daemon, code server);
 3. marks the "Join the Dagster community" dialog as seen through the webserver's own GraphQL
    mutation (`setNuxSeen`, what the dialog's Skip button calls): a fresh instance shows it over
@@ -30,6 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -94,14 +100,22 @@ def latest_run(url: str) -> str:
     return runs[0]["runId"]
 
 
-def a_materialized_partition(url: str, asset: str) -> str:
-    """The partition of the asset's latest materialization (a 'bot|day' key)."""
-    events = gql(url, """query($path: [String!]!) { assetOrError(assetKey: {path: $path}) {
-                           ... on Asset { assetMaterializations(limit: 1) { partition } } } }""",
-                 {"path": [asset]})["assetOrError"]["assetMaterializations"]
-    if not events or not events[0]["partition"]:
-        raise SystemExit(f"no materialized partition of {asset} to show")
-    return events[0]["partition"]
+def a_materialized_partition(url: str, asset: str, run_id: str) -> str:
+    """A partition (a 'bot|day' key) the enrichment run `run_id` materialized (not an empty day)."""
+    events = gql(url, """query($run: ID!) { runOrError(runId: $run) {
+                           ... on Run { assetMaterializations { assetKey { path } partition } } } }""",
+                 {"run": run_id})["runOrError"]["assetMaterializations"]
+    keys = [e["partition"] for e in events if e["assetKey"]["path"] == [asset] and e["partition"]]
+    if not keys:
+        raise SystemExit(f"no partition of {asset} materialized by run {run_id} to show")
+    return keys[len(keys) // 2]
+
+
+def corpus_days() -> tuple[date, date]:
+    """The first and last day of the sample corpus's messages."""
+    corpus = ROOT / "whisper_assets" / "data" / "sample_corpus.jsonl"
+    days = [json.loads(line)["timestamp"][:10] for line in corpus.read_text().splitlines() if line.strip()]
+    return date.fromisoformat(min(days)), date.fromisoformat(max(days))
 
 
 def dismiss_community_dialog(url: str) -> None:
@@ -152,7 +166,8 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="whisper-screenshots-"))
     env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
     env.update({"WHISPER_DATA_DIR": str(data_dir / "whisper"), "WHISPER_LLM_BACKEND": "offline",
-                "DAGSTER_DISABLE_TELEMETRY": "1", "PYTHONUNBUFFERED": "1"})
+                "WHISPER_FIRST_DAY": str(corpus_days()[0].replace(day=1)), "DAGSTER_DISABLE_TELEMETRY": "1",
+                "PYTHONUNBUFFERED": "1"})
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     dev: subprocess.Popen | None = None
@@ -164,6 +179,18 @@ def main() -> None:
                               stderr=subprocess.STDOUT, text=True, timeout=900)
         if demo.returncode != 0:
             raise SystemExit(f"`whisper-assets demo` failed ({demo.returncode}):\n{demo.stdout[-4000:]}")
+        log("record_empty_days_job")
+        code = "from whisper_assets.defs.runs import record_empty_days; o = record_empty_days(); assert o.success, o.error"
+        empty = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=900)
+        if empty.returncode != 0:
+            raise SystemExit(f"record_empty_days_job failed:\n{empty.stdout[-4000:]}")
+        first, last = corpus_days()
+        log(f"whisper-assets backfill --from {first} --to {last}")
+        again = subprocess.run(whisper("backfill", "--from", str(first), "--to", str(last)), env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+        if again.returncode != 0:
+            raise SystemExit(f"`whisper-assets backfill` failed ({again.returncode}):\n{again.stdout[-4000:]}")
 
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -174,7 +201,7 @@ def main() -> None:
         log(f"serving {url} ({location})")
         dismiss_community_dialog(url)
         run_id = latest_run(url)
-        partition = urllib.parse.quote(a_materialized_partition(url, ASSET))
+        partition = urllib.parse.quote(a_materialized_partition(url, ASSET, run_id))
         # The UI's path of a code location: its name alone when the repository is the default one.
         repo, _, place = location.partition("@")
         location_path = urllib.parse.quote(place if repo == "__repository__" else location)
