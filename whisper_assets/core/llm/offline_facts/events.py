@@ -28,6 +28,7 @@ _EVENT_RE = re.compile(r"\b(?:" + "|".join(re.escape(e) for e in sorted(_EVENT_N
 _MADE_NOT = words("made_things_not")
 _SPECIES_RE = re.compile(r"\b(?:" + _SPECIES + r")\b", re.I)
 _DET = r"(?P<det>a|an|the|my|our|this|my\s+first|our\s+first|their|his|her)\s+"
+_OUTDOOR_ALT = alternation(entries("outdoor_gerunds"))
 _EVENT_OBJ_MAX = 8
 _PREP_RE = re.compile(r"\s+(?:at|for|with|in|on|about|from|to|of|by)\s+", re.I)
 _WEEKDAY_RE = re.compile(r"\s+on\s+(?:(?:last|this|next)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?$", re.I)
@@ -100,13 +101,30 @@ def _h_made_thing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     return [(Category.HOBBY, phrase, EXPLICIT)]
 
 
-@_rule("took_relative_to", "took brought", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:took|brought)\s+(?P<who>(?:my|our)\s+(?:" + _REL_ALT + r"))\s+to\s+" + _DET)
+@_rule("took_relative_to", "took brought", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:took|brought)\s+(?P<who>(?:my|our|the)\s+(?:" + _REL_ALT + r"|family))\s+(?:to\s+" + _DET + r"|(?P<g>" + _OUTDOOR_ALT + r")\b)")
 def _h_took_relative_to(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
-    obj = _free_object(m.group("det") + " " + rest, max_words=6)
-    if obj is None or _DEAD_RE.search(ctx.sentence):
+    if _DEAD_RE.search(ctx.sentence):
         return []
-    who = "their " + m.group("who").split(None, 1)[1].lower()
-    return [(Category.OTHER, f"took {who} to {obj}", _subj_conf(m, INDIRECT))]
+    who = m.group("who").split(None, 1)
+    if who[0].lower() == "the" and who[1].lower() not in {"kids", "children", "family"}:
+        return []  # "the kids" are the user's; "the boys" need not be
+    who_text = "their " + who[1].lower()
+    if m.group("g"):
+        tail = _free_object("x " + rest, max_words=6) if rest.strip() else None
+        tail = tail[2:] if tail and tail.startswith("x ") and re.match(r"(?:in|at|on|to)\s", tail[2:]) else ""
+        return [(Category.OTHER, " ".join(f"took {who_text} {m.group('g').lower()} {tail}".split()), _subj_conf(m, INDIRECT))]
+    obj = _free_object(m.group("det") + " " + rest, max_words=6)
+    if obj is None:
+        return []
+    return [(Category.OTHER, f"took {who_text} to {obj}", _subj_conf(m, INDIRECT))]
+
+
+@_rule("applied", "applied", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:have\s+|'ve\s+)?applied\s+(?P<prep>to|for)\s+(?=[A-Za-z])")
+def _h_applied(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    obj = _free_object(rest, max_words=6)
+    if obj is None or obj.split()[0].lower() in {"it", "that", "this", "them"} or len(obj.split()) < 2 and not obj[:1].isupper():
+        return []
+    return [(Category.PLAN, f"applied {m.group('prep').lower()} {obj}", _subj_conf(m))]
 
 
 @_rule("promised", "promised committed agreed", r"\bi\s+" + ADV + r"(?:'ve\s+|have\s+)?(?P<verb>promised|committed|agreed)\s+to\s+(?=[a-z])")
@@ -120,17 +138,20 @@ def _h_promised(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
 
 
 _VENTURES = entries("venture_nouns")
-_VENTURE_RE = re.compile(
-    r"\b(?:" + "|".join(re.escape(v) for v in sorted({*_VENTURES, *(b for b in words("business_nouns") if b.isalpha())}, key=len, reverse=True)) + r")\b",
-    re.I,
-)
+# Businesses ("opened a bakery") are the work rules' ("runs a bakery"): ventures only here.
+_VENTURE_RE = re.compile(r"\b(?:" + alternation(_VENTURES) + r")\b", re.I)
+_BUSINESS_RE = re.compile(r"\b(?:" + alternation([b for b in words("business_nouns") if b.isalpha()]) + r")\b", re.I)
 
 
 @_rule("started_venture", "started launched opened founded", r"\b(?P<subj>i|we)\s+" + ADV + r"(?:have\s+|'ve\s+)?(?P<verb>started|launched|opened|founded|set\s+up)\s+(?P<det>a|an|my\s+own|our\s+own|my|our)\s+")
 def _h_started_venture(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     obj = _free_object(rest, max_words=6)
-    if obj is None or not _VENTURE_RE.search(_PREP_RE.split(obj, 1)[0]):
+    head = _PREP_RE.split(obj, 1)[0] if obj else ""
+    if obj is None:
         return []
+    business = _BUSINESS_RE.search(head.split()[-1]) is not None
+    if business and m.group("subj").lower() == "i" or not business and not _VENTURE_RE.search(head):
+        return []  # "I opened a bakery" is the work rules' "runs a bakery"
     det = " ".join(m.group("det").lower().split())
     det = {"my own": "their own", "our own": "their own", "my": "their", "our": "their"}.get(det, det)
     if det in {"a", "an"}:
@@ -170,9 +191,10 @@ def _h_went_gerund(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
 
 @_rule("got_achievement", "got received earned won", r"\bi\s+" + ADV + r"(?:have\s+|'ve\s+)?(?P<verb>got|received|earned|won)\s+(?=(?:a|an|my)\s)")
 def _h_got_achievement(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
-    if not _ACHIEVEMENT_RE.match(rest.lstrip()):
-        return []
-    obj = _free_object(rest, max_words=7)
+    am = _ACHIEVEMENT_RE.match(rest.lstrip())
+    if not am or re.match(r"\s+(?:as|at|with|in)\b", rest.lstrip()[am.end():]) and "job" in am.group(0).lower():
+        return []  # "got a new job as a baker": the work rules say it
+    obj = _free_object(re.split(r"\s+to\s+(?=[a-z]+\b)", rest, maxsplit=1)[0], max_words=7)
     if obj is None:
         return []
     return [(Category.OTHER, f"{m.group('verb').lower()} {obj}", EXPLICIT)]

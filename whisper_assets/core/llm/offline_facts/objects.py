@@ -60,7 +60,7 @@ _TRAIL_PAST_RE = re.compile(
 )
 _TRAIL_DANGLING_RE = re.compile(
     r"\s+(?:a|an|the|to|of|in|on|at|for|with|and|or|my|their|some|from|by|about|into|your|"
-    r"our|is|are|was|were|be|just|very|really|so|that|this|it)$",
+    r"our|is|are|was|were|be|just|very|really|so|that|this|it|not)$",
     re.I,
 )
 _LEAD_FILLER_RE = re.compile(
