@@ -47,7 +47,7 @@ def stats(url: str) -> dict[str, dict[str, int]]:
             if "/".join(n["assetKey"]["path"]) in ASSETS}
 
 
-def latency_ms(url: str, repeat: int = 5) -> dict[str, float]:
+def latency_ms(url: str, repeat: int) -> dict[str, float]:
     out = {}
     for name, query, variables in (("partitionStats_all_assets", STATS, None),
                                     ("partitions_page_extracted_facts", HEALTH, {"path": ["extracted_facts"]})):
@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--file", default="/work/shared/eval/locomo/locomo_dev.json")
     parser.add_argument("--database-url")
     parser.add_argument("--screenshot", type=Path)
+    parser.add_argument("--repeat", type=int, default=5, help="queries per latency figure (the median)")
+    parser.add_argument("--skip-record", action="store_true", help="only the figures before (no record_empty_days_job)")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="whisper-coverage-"))
     env = {k: v for k, v in os.environ.items() if k not in FOREIGN and k != "WHISPER_FIRST_DAY"}
@@ -104,12 +106,14 @@ def main() -> None:
         wait_until_served(url, dev, log_path)
         dismiss_community_dialog(url)
         gql(url, STATS)  # warm the status cache, as a first page view would
-        report["before"] = {"fill": fill(stats(url)), "latency_ms": latency_ms(url)}
+        report["before"] = {"fill": fill(stats(url)), "latency_ms": latency_ms(url, args.repeat)}
+        if args.skip_record:
+            return
         code = ("from whisper_assets.defs.runs import record_empty_days; o = record_empty_days(); "
                 "print(o.success, o.error)")
         report["record_empty_days_s"] = run([sys.executable, "-c", code], env)
         gql(url, STATS)
-        report["after"] = {"fill": fill(stats(url)), "latency_ms": latency_ms(url)}
+        report["after"] = {"fill": fill(stats(url)), "latency_ms": latency_ms(url, args.repeat)}
         if args.screenshot:
             chromium = shutil.which("chromium") or shutil.which("chromium-browser")
             page = f"{url}/assets/extracted_facts?view=partitions"
@@ -120,7 +124,7 @@ def main() -> None:
         if dev is not None:
             stop(dev)
         shutil.rmtree(data_dir, ignore_errors=True)
-    print(json.dumps(report, indent=1))
+        print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":
