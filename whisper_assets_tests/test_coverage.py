@@ -122,7 +122,7 @@ def test_empty_days_are_recorded_like_a_multi_day_run_leaves_them(settings):
         # One run covers -4..-2, so -3 (no messages) is materialized inside it; -5 stays pending.
         [run] = materialize_days({"elena": [day(-4), day(-2)]}, instance=instance, stores=stores)
         assert run.success and (run.first_day, run.last_day) == (day(-4), day(-2))
-        defs = build_definitions(load_settings())
+        defs = build_definitions(stores.settings())
         partitions = 2 * 8  # 2 bots x (6 days ago .. tomorrow)
         assert {fill(instance, defs, key) for key in BOT_DAY_ASSETS} == {(3, partitions)}
 
@@ -153,7 +153,7 @@ def test_the_sensor_never_requests_a_day_before_the_first_day(settings, monkeypa
                     turn("marcus", -5, "I sail boats")], settings)  # accepted: the first day is 6 days ago
     monkeypatch.setenv("WHISPER_FIRST_DAY", str(day(-3)))
     monkeypatch.setenv("WHISPER_SENSOR_DEBOUNCE_S", "0")
-    defs = build_definitions(load_settings(), stores)
+    defs = build_definitions(stores.settings(), stores)
     with dg.instance_for_test() as instance, dg.build_sensor_context(
             instance=instance, resources={"stores": stores}, definitions=defs) as context:
         result = defs.resolve_sensor_def(SENSOR_NAME)(context)
