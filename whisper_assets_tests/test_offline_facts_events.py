@@ -30,6 +30,7 @@ def facts_of(*texts: str) -> set[tuple[str, str]]:
         ("I'm saving up for a new car.", ("plan", "is saving up for a new car")),
         ("We went camping last weekend.", ("hobby", "went camping")),
         ("I went hiking with my dog yesterday.", ("hobby", "went hiking with their dog")),
+        ("We went kayaking with my brother two weekends ago.", ("hobby", "went kayaking with their brother")),
         ("I am reading a book about octopuses.", ("hobby", "is reading a book about octopuses")),
         ("I got a promotion at work!", ("other", "got a promotion at work")),
         ("I'm looking for a new apartment.", ("plan", "is looking for a new apartment")),

@@ -55,7 +55,7 @@ _TRAIL_PAST_RE = re.compile(
     r"this past \w+|over the (?:weekend|holidays|summer|break)|"
     r"(?:about\s+|around\s+|almost\s+|over\s+|like\s+|nearly\s+)?(?:a|an|one|two|three|"
     r"four|five|six|seven|eight|nine|ten|\d+|a few|a couple of|a couple|several|many)\s+(?:years?|months?|"
-    r"weeks?|days?|decades?)\s+ago|(?:not\s+)?(?:so\s+)?long\s+ago|recently|just now)$",
+    r"weeks?|weekends?|days?|decades?)\s+ago|(?:not\s+)?(?:so\s+)?long\s+ago|recently|just now)$",
     re.I,
 )
 _TRAIL_DANGLING_RE = re.compile(
