@@ -41,7 +41,7 @@ def _event_object(det: str, rest: str) -> str | None:
         return None
     first, _, tail = obj.partition(" ")
     if first.lower() in {"a", "an"} and tail:
-        obj = f"{article(tail)} {tail}"  # "a LGBTQ group" -> "an LGBTQ group"
+        obj = f"{article(tail)} {tail}"  # "a NGO fair" -> "an NGO fair" (inflect reads the acronym)
     obj = _WEEKDAY_RE.sub("", obj)
     head = _PREP_RE.split(obj, 1)[0]
     found = _EVENT_RE.search(head)
