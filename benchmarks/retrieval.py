@@ -555,11 +555,13 @@ def load_qdrant(settings, pairs, days_of, texts, vectors, plan, mtexts, mvectors
 # -- measuring -----------------------------------------------------------------------------------------
 
 def explain(engine, bot: str, user: str) -> dict[str, list[str]]:
+    from whisper_assets.stores.repository import consolidation
     from whisper_assets.stores.repository import memories as m
 
     day = NOW.date() - timedelta(days=7)
     statements = {
-        "facts": (m.FACTS_SQL, {"bot": bot, "user": user, "cat": None, "cap": MAX_FACTS_SCANNED, "now": NOW}),
+        "facts": (consolidation.FACT_RECORDS_SQL, {"bot": bot, "user": user, "cat": None, "cap": MAX_FACTS_SCANNED,
+                                                   "now": NOW, "current_only": True}),
         "time_range": (m.SUMMARIES_IN_RANGE_SQL, {"bot": bot, "user": user, "limit": 7, "now": NOW,
                                                   "start": datetime.combine(day, dtime(0), tzinfo=UTC),
                                                   "end": datetime.combine(day + timedelta(days=7), dtime(0),

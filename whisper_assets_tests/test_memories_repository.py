@@ -16,7 +16,7 @@ from whisper_assets.core.embedding import get_embedder
 from whisper_assets.core.enrichment.pipeline import window
 from whisper_assets.memory.retrieval import MAX_FACTS_SCANNED, RecallOptions
 from whisper_assets.stores.postgres import get_engine
-from whisper_assets.stores.repository import memories
+from whisper_assets.stores.repository import consolidation, memories
 from whisper_assets_tests.test_retrieval import Corpus, add_fact
 
 UTC = timezone.utc
@@ -57,7 +57,7 @@ def conn(settings, embedder) -> Iterator[sa.Connection]:
 
 
 def test_facts_are_typed_ranked_and_scoped(conn):
-    rows = memories.facts(conn, "gwen", "rosa", limit=MAX_FACTS_SCANNED)
+    rows = consolidation.fact_records(conn, "gwen", "rosa", limit=MAX_FACTS_SCANNED)
     assert [r.fact for r in rows] == [
         "has a tortoise called Pebble", "lives above a bakery in Bristol",
         "restores old sailing boats", "sings in a harbour choir",  # same confidence and mentions: latest seen first
@@ -67,13 +67,13 @@ def test_facts_are_typed_ranked_and_scoped(conn):
     assert pebble.last_seen == SEEN and pebble.first_seen == SEEN - timedelta(days=3)
     assert len(pebble.source_message_ids) == 2 and all(isinstance(i, str) for i in pebble.source_message_ids)
     assert (pebble.model, pebble.prompt_version) == ("test-model", "v-test")
-    assert [r.fact for r in memories.facts(conn, "gwen", "rosa", limit=10, category="hobby")] == [
+    assert [r.fact for r in consolidation.fact_records(conn, "gwen", "rosa", limit=10, category="hobby")] == [
         "restores old sailing boats", "sings in a harbour choir"]
-    assert len(memories.facts(conn, "gwen", "rosa", limit=2)) == 2
+    assert len(consolidation.fact_records(conn, "gwen", "rosa", limit=2)) == 2
     # as of SEEN: the Bristol fact was first learnt later
-    assert "lives above a bakery in Bristol" not in {r.fact for r in memories.facts(conn, "gwen", "rosa", limit=10,
+    assert "lives above a bakery in Bristol" not in {r.fact for r in consolidation.fact_records(conn, "gwen", "rosa", limit=10,
                                                                                     now=SEEN)}
-    assert memories.facts(conn, "gwen", "ros", limit=10) == []  # never by prefix
+    assert consolidation.fact_records(conn, "gwen", "ros", limit=10) == []  # never by prefix
 
 
 def test_summaries_by_range_recent_start_and_listing(conn):

@@ -228,12 +228,12 @@ def enrich_cmd(
 
 def _print_memories(settings: Settings) -> None:
     from whisper_assets.stores.postgres import get_engine
-    from whisper_assets.stores.repository import memories
+    from whisper_assets.stores.repository import consolidation, memories
 
     with get_engine(settings).connect() as conn:
         for bot, user in memories.users_with_memories(conn):
             console.rule(f"[bold]{user}[/bold] with {bot}")
-            facts = memories.facts(conn, bot, user, limit=200)  # most confident first
+            facts = consolidation.fact_records(conn, bot, user, limit=200, current_only=True)  # most confident first
             by_category: dict[str, list[str]] = {}
             for f in facts:
                 by_category.setdefault(f.category, []).append(f"{f.fact} ({f.confidence:.2f})")

@@ -1,4 +1,5 @@
-"""Reading memories back: a user's facts, summaries, summary vectors and message vectors.
+"""Reading memories back: a user's summaries, summary vectors and message vectors (facts, with their
+validity periods, are read by stores/repository/consolidation.py).
 
 Every statement that reads for a user binds ``bot_name = :bot AND user_id = :user`` as parameters:
 nothing is ever read for a user by prefix or pattern. `now` bounds what was first learnt or said
@@ -16,18 +17,6 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-
-
-class FactRow(NamedTuple):
-    category: str
-    fact: str
-    confidence: float
-    mention_count: int
-    first_seen: datetime
-    last_seen: datetime
-    source_message_ids: list[str]
-    model: str
-    prompt_version: str
 
 
 class SummaryRow(NamedTuple):
@@ -91,13 +80,6 @@ class MessageVectors:
 
 # -- statements --------------------------------------------------------------------------------------
 
-FACTS_SQL = sa.text(
-    "SELECT category, fact_content, confidence, mention_count, first_seen, last_seen,"
-    " source_message_ids::text[], model, prompt_version FROM user_facts"
-    " WHERE bot_name = :bot AND user_id = :user AND (CAST(:cat AS text) IS NULL OR category = :cat)"
-    " AND (CAST(:now AS timestamptz) IS NULL OR first_seen <= :now)"
-    " ORDER BY confidence DESC, mention_count DESC, last_seen DESC, fact_content LIMIT :cap"
-)
 _SUMMARY_COLUMNS = (
     "day, start_timestamp, end_timestamp, summary_text, topics, message_count,"
     " source_message_ids::text[], model, prompt_version, last_message_at"
@@ -153,15 +135,6 @@ PING_SQL = sa.text("SELECT 1")
 
 
 # -- queries -----------------------------------------------------------------------------------------
-
-def facts(
-    conn: Connection, bot: str, user: str, *, limit: int, category: str | None = None, now: datetime | None = None
-) -> list[FactRow]:
-    """A user's facts, most confident first (then mentions, latest seen, text); optionally one
-    category, and only those first learnt at or before `now`."""
-    rows = conn.execute(FACTS_SQL, {"bot": bot, "user": user, "cat": category, "now": now, "cap": limit}).all()
-    return [FactRow._make(r) for r in rows]  # .all() then one pass: cheaper than iterating the cursor
-
 
 def summaries_in_range(
     conn: Connection, bot: str, user: str, start: datetime, end: datetime, limit: int,
