@@ -148,7 +148,6 @@ NEGATIVE = [
     "I'm from the future lol",
     "I went to Costco",
     "I visited Sarah yesterday",
-    "my dog passed away last year",
     "Here's a photo of my horse painting I did recently.",
     "I'm 5 minutes away",
     "I met a guy at the bar, used to be a pilot",

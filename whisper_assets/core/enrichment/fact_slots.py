@@ -267,6 +267,8 @@ def ending_of(category: str, text: str) -> Ending | None:
     m = _BREAKUP.match(t)
     if m:
         who = _clean_value(m.group("who"))
+        if who.startswith("their "):  # "broke up with their girlfriend": whoever that is, not a name
+            who = ""
         return Ending(frozenset({"relationship"}), (("relationship", who),) if who else ())
     m = _MOVED_OUT.match(t)
     if m:

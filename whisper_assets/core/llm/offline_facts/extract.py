@@ -10,8 +10,8 @@ from typing import Sequence
 from whisper_assets.core.llm.backend import Fact
 from whisper_assets.core.llm.offline_facts import inflection
 from whisper_assets.core.llm.offline_facts import (
-    commitments, education, events, family, health, hobbies, pastimes, personal, pets, places, plans, preferences,
-    work,
+    commitments, education, endings, events, family, health, hobbies, pastimes, personal, pets, places, plans,
+    preferences, work,
 )
 from whisper_assets.core.llm.guard import injection_reason
 from whisper_assets.core.llm.offline_facts.checks import garbled_reason, without_vague_quantity
@@ -42,8 +42,9 @@ _MAX_MATCHES_PER_RULE = 12
 _RULES: list[_Rule] = [
     *work.RULES, *education.RULES, *places.RULES, *plans.RULES, *pets.RULES, *family.RULES,
     *hobbies.RULES, *preferences.RULES, *health.RULES, *personal.RULES, *events.RULES, *pastimes.RULES,
-    *commitments.RULES,
+    *commitments.RULES, *endings.RULES,
 ]
+_ENDING_RULES = frozenset(r.name for r in endings.RULES)
 _RULE_INDEX: dict[str, tuple[int, ...]] = {}
 for _no, _r in enumerate(_RULES):
     for _w in _r.words:
@@ -76,6 +77,8 @@ def _facts_in_message(text: str) -> list[Emit]:
             hit = _RULE_INDEX.get(tok)
             if hit:
                 candidates.update(hit)
+        in_sentence: dict[tuple[Category, str], float] = {}
+        ended: set[Category] = set()
         for rule_no in sorted(candidates):
             rule = _RULES[rule_no]
             for m_no, m in enumerate(rule.regex.finditer(sentence)):
@@ -85,7 +88,7 @@ def _facts_in_message(text: str) -> list[Emit]:
                 guard_cap = _guard(prefix) if rule.check_context else 1.0
                 if guard_cap is None:
                     continue
-                if _NEGATION_RE.search(m.group(0)) and rule.name not in _NEGATION_IN_LEAD_OK:
+                if _NEGATION_RE.search(m.group(0)) and rule.name not in _NEGATION_IN_LEAD_OK | _ENDING_RULES:
                     continue
                 rest = sentence[m.end() : m.end() + 240]
                 ctx = _Ctx(sentence=sentence, message=message_lower)
@@ -106,9 +109,25 @@ def _facts_in_message(text: str) -> list[Emit]:
                         continue
                     conf = round(min(conf, cap), 2)
                     key = (category, fact)
-                    if conf > found.get(key, -1.0):
-                        found[key] = conf
+                    if conf > in_sentence.get(key, -1.0):
+                        in_sentence[key] = conf
+                    if rule.name in _ENDING_RULES:
+                        ended.add(category)
+        for (category, fact), conf in in_sentence.items():
+            # The sentence that ends something states nothing current of that kind ("My girlfriend
+            # and I broke up": no "has a girlfriend").
+            if category in ended and not _is_ending(fact):
+                continue
+            if conf > found.get((category, fact), -1.0):
+                found[(category, fact)] = conf
     return [(c, f, conf) for (c, f), conf in found.items()]
+
+
+_ENDING_FACT_RE = re.compile(r"^(?:no longer|is no longer|broke up|moved out of|stopped|lost their|quit their|left their)\b")
+
+
+def _is_ending(fact: str) -> bool:
+    return bool(_ENDING_FACT_RE.match(fact))
 
 
 _SPECIFIC_RE = re.compile(r"^(has (?:a|an|\w+) [\w\s-]+?) (?:named|who) .+$")

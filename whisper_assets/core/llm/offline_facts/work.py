@@ -243,7 +243,7 @@ def _h_status(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
 @_rule(
     "lost_job",
     "job laid fired redundant let",
-    r"(?:(?P<lost>(?:\bi\s+" + ADV + r"|^)(?:lost|quit)\s+my\s+job)|(?P<laid>i\s+" + ADV
+    r"(?:(?P<lost>(?:\bi\s+" + ADV + r"|^)(?:lost|quit|left)\s+my\s+job)|(?P<laid>i\s+" + ADV
     + r"(?:got|was|been)\s+(?:laid\s+off|let\s+go|fired|made\s+redundant))|(?P<leaving>(?:i'm|im|i\s+am)\s+"
     + ADV + r"(?:leaving|quitting)\s+my\s+job))\b",
 )
@@ -251,7 +251,8 @@ def _h_lost_job(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     # One clause, one fact: "lost my job as a banker at Chase" -> "lost their job as a banker at
     # Chase" (not three facts: lost a job, used to be a banker, used to work at Chase).
     if m.group("lost"):
-        verb = "quit" if "quit" in m.group("lost").lower() else "lost"
+        said = m.group("lost").lower()
+        verb = "quit" if "quit" in said else "left" if "left" in said else "lost"
         am = re.match(r"\s+(?:as\s+(?P<as>(?:a|an)\s+.*)|at\s+(?P<at>.*))", rest, re.I)
         if am and am.group("as"):
             job: str | None = None
