@@ -7,7 +7,7 @@ from typing import Sequence
 
 from whisper_assets.core.llm.schemas import CATEGORY_DESCRIPTIONS, MAX_FACT_CHARS
 
-PROMPT_VERSION = "enrich-v2"
+PROMPT_VERSION = "enrich-v3"
 
 SYSTEM_PROMPT = f"""You extract long-term memory for a chat assistant.
 You receive chat messages that users sent to the assistant on one day, grouped by user
@@ -23,7 +23,11 @@ facts: durable personal facts each user states about themselves in first person 
 employer, home, family, pets, hobbies, preferences, health, plans, places). Write each fact in
 third person without the subject, at most {MAX_FACT_CHARS} characters, e.g. "works as a nurse",
 "has a dog named Biscuit". Cite the message ids that state it (all from the same user).
-Skip questions, jokes, hypotheticals, negated statements and facts about other people.
+When a user says something of theirs has ended, state the ending in one of these forms, so
+that it closes the earlier fact: "no longer has a cat", "no longer lives in Leeds", "lost their
+job", "left their job at X", "broke up with their girlfriend", "moved out of X", "stopped playing
+tennis", "is no longer vegan". Skip questions, jokes, hypotheticals, other negated statements
+and facts about other people.
 confidence: 0.9 explicit statement, 0.7 indirect, 0.5 hedged.
 category is one of:
 {chr(10).join(f"- {c.value}: {d}" for c, d in CATEGORY_DESCRIPTIONS.items())}
