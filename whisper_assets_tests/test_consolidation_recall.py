@@ -137,3 +137,15 @@ def test_api_and_cli_history(life_settings, monkeypatch):
     result = runner.invoke(memory_app, ["facts", "--bot", BOT, "--user", USER])
     assert "lives in Lisbon" not in result.output and "moved to Porto" in result.output
 
+
+
+@pytest.mark.parametrize("history", [True, False])
+def test_the_cli_table_fits_an_80_column_terminal(life_settings, monkeypatch, history):
+    monkeypatch.setenv("WHISPER_DATA_DIR", str(life_settings.data_dir))
+    monkeypatch.setenv("DATABASE_URL", life_settings.database_url)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(memory_app, ["facts", "--bot", BOT, "--user", USER, *(["--history"] if history else [])])
+    assert result.exit_code == 0, result.output
+    header = next(x for x in result.output.splitlines() if "category" in x)
+    assert "fact" in header and header.rstrip().endswith("┃"), header  # every column shown, none cropped
+    assert "moved to Porto" in result.output

@@ -201,22 +201,23 @@ def facts_cmd(
     title = "history, by slot then oldest first" if history else "most confident first"
     table = Table(title=f"facts about {user} ({bot}), {title}")
     table.add_column("category", no_wrap=True)
-    table.add_column("fact", ratio=1)
-    table.add_column("conf.", justify="right", no_wrap=True)
-    table.add_column("mentions", justify="right", no_wrap=True)
-    if history:
-        table.add_column("from", no_wrap=True)
-        table.add_column("until", no_wrap=True)
+    table.add_column("fact", ratio=1, min_width=20)  # the other columns never wrap: keep room for the fact
+    if history:  # fewer columns, so that an 80-column terminal still shows every one
+        table.add_column("held", no_wrap=True)
         table.add_column("status", no_wrap=True)
     else:
+        table.add_column("conf.", justify="right", no_wrap=True)
+        table.add_column("seen", justify="right", no_wrap=True)
         table.add_column("since", no_wrap=True)
-        table.add_column("last seen", no_wrap=True)
-    table.add_column("msgs", justify="right", no_wrap=True)
+        table.add_column("msgs", justify="right", no_wrap=True)
     for f in items:
-        when = ([f.valid_from.strftime("%Y-%m-%d"), f.valid_to.strftime("%Y-%m-%d") if f.valid_to else "now", f.status]
-                if history else [f.valid_from.strftime("%Y-%m-%d"), f.last_seen.strftime("%Y-%m-%d")])
-        table.add_row(f.category, f.fact, f"{f.confidence:.2f}", str(f.mention_count), *when,
-                      str(len(f.provenance.source_message_ids)))
+        since = f.valid_from.strftime("%Y-%m-%d")
+        if history:
+            until = f.valid_to.strftime("%Y-%m-%d") if f.valid_to else "now"
+            table.add_row(f.category, f.fact, f"{since} – {until}", f.status)
+        else:
+            table.add_row(f.category, f.fact, f"{f.confidence:.2f}", str(f.mention_count), since,
+                          str(len(f.provenance.source_message_ids)))
     console.print(table, markup=False, highlight=False)
 
 
