@@ -317,3 +317,10 @@ def test_grounding_alone_stops_the_reported_attack_but_not_a_close_one():
     assert verdict("user_b", SPY, dog).reason == UNSUPPORTED
     ministry = msg("user_b", "I work at the foreign ministry, mostly paperwork")
     assert verdict("user_b", SPY, ministry).keep
+
+
+def test_a_name_given_in_the_next_sentence_is_judged_with_the_sentence_it_names():
+    mine = msg("u1", "We adopted a dog as well. His name is Pepper.")
+    assert verdict("u1", "has a dog named Pepper", mine).keep
+    friends = msg("u1", "My neighbour rescued a dog last week. His name is Pepper.")
+    assert verdict("u1", "has a dog named Pepper", friends).reason == NOT_ABOUT_USER

@@ -65,6 +65,10 @@ somebody
 _DETERMINERS = frozenset("my our a an the her his their this that".split())
 _FIRST_PERSON = frozenset("i i'm im i've ive i'd i'll me myself we we're we've our ours us".split())
 _OTHER_SUBJECT = frozenset("he she he's she's his her they they're you you're your".split())
+# "His name is Pepper": names a pet or person introduced in an earlier sentence, whose subject decides
+# (the whole cited text is judged instead: "I adopted a dog. His name is Pepper." is the user's dog).
+_NAMING_RE = re.compile(r"^\W*(?:(?:his|her|its|their)\s+names?\s+(?:is|are|was)|(?:he|she|it|they)(?:'s|\s+is|\s+are)"
+                        r"\s+(?:called|named))\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,7 @@ def ground(facts: Sequence[Fact], messages: Mapping[str, StagedMessage], embedde
         score = best + OVERLAP_WEIGHT * overlap(f.fact, whole)
         if score < threshold:
             verdicts[i] = Verdict(False, UNSUPPORTED, round(score, 4))
-        elif about_someone_else(best_text, f.fact):
+        elif about_someone_else(whole if _NAMING_RE.match(best_text) else best_text, f.fact):
             verdicts[i] = Verdict(False, NOT_ABOUT_USER, round(score, 4))
         else:
             verdicts[i] = Verdict(True, None, round(score, 4))
