@@ -167,7 +167,7 @@ def test_look_alike_facts_of_two_users_are_never_merged_or_mixed():
     ("location", "Lives in Lisbon.", "home", "lisbon"), ("employer", "works for the Lisbon Zoo", "employer", "lisbon zoo"),
     ("occupation", "is unemployed", "job_title", "unemployed"), ("pet", "has two kittens", "pet_count:cat", "2"),
     ("other", "is thirty-four years old", "age", "34"), ("preference", "favourite color is teal", "favourite:colour", "teal"),
-    ("hobby", "enjoys hiking", None, None),
+    ("hobby", "enjoys hiking", None, None), ("occupation", "teaches year five", "job_title", "teaches year five"),
 ])
 def test_slots(category, text, key, value):
     slot = slot_of(category, text)
@@ -183,3 +183,10 @@ def test_slots(category, text, key, value):
 def test_endings(text, closes):
     ending = ending_of("other", text)
     assert (ending is None) if closes is None else ending.slots == closes
+
+
+def test_a_job_said_by_what_the_user_does_ends_with_the_job():
+    rows = run([obs(0, "occupation", "teaches year five"), obs(2, "other", "lost their job")])
+    assert rows["teaches year five"].valid_to is not None and rows["teaches year five"].status != "current"
+    rows = run([obs(0, "occupation", "teaches year five"), obs(2, "occupation", "works as a librarian")])
+    assert rows["teaches year five"].status == "superseded" and rows["works as a librarian"].status == "current"

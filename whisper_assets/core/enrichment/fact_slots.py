@@ -174,6 +174,10 @@ _SLOT_RULES: list[tuple[frozenset[str], re.Pattern[str], str]] = [
     (frozenset({"occupation"}), _S(r"^(?:now )?(?:works|is working) as (?:an? )?(?P<v>.+)$"), "job_title"),
     (frozenset({"occupation"}), _S(r"^is (?P<v>unemployed|retired|self-employed)$"), "job_title"),
     (frozenset({"occupation"}), _S(r"^is (?:now )?(?:an? )(?P<v>.+)$"), "job_title"),
+    # A job said by what the user does for a living ("teaches chemistry"): the same slot, so a new job
+    # supersedes it and losing the job closes it.
+    (frozenset({"occupation"}), _S(r"^(?:now )?(?P<v>(?:teaches|coaches|tutors|nurses|manages|drives|"
+                                   r"designs|edits|repairs|fixes|cleans|cooks|bakes|sells) .+)$"), "job_title"),
     (frozenset({"family", "other"}), _S(r"^(?:is|got) (?P<v>married|engaged)(?: to (?P<who>.+))?$"), "relationship"),
     (frozenset({"family", "other"}), _S(r"^is (?:now )?(?P<v>divorced|single|separated|widowed)$"), "relationship"),
     (frozenset({"family"}), _S(r"^(?:has|is dating) (?:a |an )?(?:new )?(?P<v>girlfriend|boyfriend|wife|husband|"
