@@ -173,3 +173,30 @@ def test_the_offline_backend_summarises_each_user_citing_their_own_turns():
     assert set(result.summaries["Maya"].message_ids) <= {m.message_id for m in maya}
     assert result.summaries["Omar"].message_ids == (omar[0].message_id,)
     assert result.summaries["Omar"].text == "Omar fixed the old bicycle in their garage yesterday."
+
+
+@pytest.mark.parametrize(("said", "summary"), [
+    ("finished the bookshelf for the spare room", "Noor finished the bookshelf for the spare room."),
+    ("choir practice tonight, I sang the solo part twice", "Noor sang the solo part twice."),
+    ("The bus was late again but I reached the interview on time",
+     "Noor reached the interview on time."),
+    ("Last month I started volunteering at the animal shelter", "Noor said last month they started volunteering at the animal shelter."),
+])
+def test_a_dropped_or_delayed_subject_becomes_the_user(said, summary):
+    from whisper_assets.core.llm.offline_summary import candidate, third_person_sentence
+
+    assert third_person_sentence(candidate(said), "Noor") == summary
+
+
+@pytest.mark.parametrize("said", [
+    "I did a thing.",  # nothing to keep
+    "excited about the weekend with my cousins",  # a feeling, not a verb with the user as subject
+    "The weather was awful all week long.",  # not about the user
+    "Honestly the fence looks great now.",  # no clause with the user as subject
+    "Painted most of the fence blue I think.",  # never "Noor said painted ...": the subject is lost
+])
+def test_statements_without_the_user_as_subject_are_left_out(said):
+    from whisper_assets.core.llm.offline_summary import candidate
+
+    assert candidate(said) is None
+

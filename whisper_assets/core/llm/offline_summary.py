@@ -50,6 +50,12 @@ _CLOSER = re.compile(r"\b(?:bye|talk (?:to you )?(?:later|soon)|catch (?:you|ya)
 # A statement about the user has the user as a subject ("I ...", "we ...", "me and ...") or opens
 # with "My"/"Our"; "my" alone ("plus my full support") is a fragment or about something else.
 _FIRST_PERSON = re.compile(r"\bI\b|\bI'(?:m|ve|ll|d)\b|\b(?i:we|we're|we've|we'll|we'd)\b|^(?:My|Our|Me and)\b")
+_SUBJECT_LEAD = re.compile(r"^(?:I\b|I'|(?:My|Our|We|Me and)\b|We'|[Mm]y \w+ and I\b|[A-Z][a-z]+ and I\b)")
+_FIRST_SUBJECT = re.compile(r"\b(?:I|I'(?:m|ve|ll|d)|we|we're|we've|we'll|we'd)\b", re.IGNORECASE)
+_LEAD_IN = frozenset(
+    "last yesterday today tonight this next on at in after before when since once then so because recently "
+    "finally now earlier later lately over during every this morning".split()
+)
 _SLANG = [(re.compile(r"\bgonna\b", re.I), "going to"), (re.compile(r"\bwanna\b", re.I), "want to"),
           (re.compile(r"\bgotta\b", re.I), "have to"), (re.compile(r"\bkinda\b", re.I), "kind of")]
 # Pronouns of the user inside a sentence (the subject at its start is handled apart).
@@ -109,18 +115,48 @@ def _content_words(text: str) -> list[str]:
 def candidate(sentence: str) -> str | None:
     """The statement part of a sentence when it is about the user (first person), else None."""
     s = _OPENER.sub("", _clean(sentence)).strip(" ,;:-")
-    if not s or s.endswith("?") or _SECOND_PERSON.search(s) or not _FIRST_PERSON.search(s):
+    if not s or s.endswith("?") or _SECOND_PERSON.search(s) or _VOCATIVE.search(s) or _CLOSER.search(s):
         return None
-    if _VOCATIVE.search(s) or _CLOSER.search(s):
-        return None
-    n = len(s.split())
-    if n < 4:
-        return None
-    if n > MAX_SENTENCE_WORDS:  # cut at a clause boundary near the limit
-        words = s.split()[:MAX_SENTENCE_WORDS]
+    s = _with_subject(s)
+    if s is None or len(s.split()) < 4 or len(set(_content_words(s))) < 2:
+        return None  # "I did a thing" says nothing a summary can keep
+    words = s.split()
+    if len(words) > MAX_SENTENCE_WORDS:  # cut at a clause boundary near the limit
+        words = words[:MAX_SENTENCE_WORDS]
         cut = max((i for i, w in enumerate(words) if w.endswith((",", ";")) and i >= 8), default=None)
         s = " ".join(words[: cut + 1] if cut is not None else words).rstrip(",;")
     return s
+
+
+def _with_subject(s: str) -> str | None:
+    """The sentence as a statement with the user as its subject, or None. Chat drops and delays
+    subjects: "finished the chair" is "I finished the chair"; "pottery class tonight, I made a bowl"
+    keeps its clause "I made a bowl"; "Last week I went ..." keeps its lead-in (reported: "X said
+    last week they went ..."). Anything else would lose its subject ("X said built ...")."""
+    if _SUBJECT_LEAD.match(s):
+        return s
+    words = s.split()
+    first = words[0].lower().strip(",")
+    if first in _LEAD_IN and _FIRST_SUBJECT.search(" ".join(words[:8])):
+        return s
+    clause = _CLAUSE_SUBJECT.search(s)
+    if clause:
+        return s[clause.end():]
+    nxt = words[1].lower() if len(words) > 1 else ""
+    if (first in _PAST and first not in _NOT_ELIDED) or (
+            first.endswith("ed") and first not in _FEELINGS and nxt in _AFTER_VERB):
+        return "I " + s[0].lower() + s[1:]
+    return None
+
+
+# A later clause whose subject is the user: "..., I made", "... but we went".
+_CLAUSE_SUBJECT = re.compile(r"(?:[,;:]|\s[-–]|\s(?:but|and|so|because|then))\s+(?=(?:I|I'm|I've|I'll|I'd|we|we're|we've)\b)")
+_NOT_ELIDED = frozenset("was were said let put set cut hit read spread hurt shut lit meant led fed".split())
+_FEELINGS = frozenset(
+    "excited tired bored stressed scared worried interested married engaged surprised annoyed relieved obsessed "
+    "exhausted amazed pleased thrilled confused impressed disappointed stoked pumped wrecked".split()
+)
+_AFTER_VERB = frozenset("a an the my our some it to up out in on with at for from by off home back".split())
 
 
 def _verb_after_name(words: list[str], i: int) -> int:
