@@ -337,6 +337,10 @@ def dev_cmd(
     # Children (daemon, code server, run workers) must agree on the stores and the instance.
     env = {**os.environ, "DAGSTER_HOME": str(home), "WHISPER_DATA_DIR": str(settings.data_dir.resolve())}
     console.print(f"Dagster instance: {home}; stores: {env['WHISPER_DATA_DIR']}")
+    if not (home / "dagster.yaml").exists():  # a DAGSTER_HOME the user chose, used as it is
+        err.print(f"warning: {home} has no dagster.yaml: Dagster's defaults apply (no run queue, no one-run-"
+                          "per-bot limit, no retries); copy whisper_assets/defs/dagster.yaml or deploy/dagster.yaml "
+                          "there, or unset DAGSTER_HOME", highlight=False, markup=False, soft_wrap=True)
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "whisper_assets.definitions",
            "-h", host, "-p", str(port), *ctx.args]
     os.execvpe(cmd[0], cmd, env)
