@@ -72,9 +72,12 @@ def test_recall_post_semantic_and_tz(client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["semantic"] == "postgres" and body["related"][0]["day"] == "2025-11-11"
-    assert body["tz"] == "America/Los_Angeles" and len(body["facts"]) == 2
+    assert body["tz"] == "America/Los_Angeles" and body["facts"] == []  # none bears on the question
     assert "as of 2025-11-11 19:00 America/Los_Angeles" in body["context"]
     assert "parrot" not in r.text and "too" not in body["context"]  # user_10's
+    r = client.post("/recall", json={"bot": "elena", "user": "user_1", "query": "what do you know about me?",
+                                     "now": "2025-11-12T03:00:00Z", "limit": 2})
+    assert r.status_code == 200 and len(r.json()["facts"]) == 2
 
 
 def test_recall_naive_now_is_read_in_tz(client):

@@ -35,6 +35,9 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
     now = result.now.astimezone(get_zone(result.tz))
     header = f"Memory of this user (as of {now:%Y-%m-%d %H:%M} {result.tz}):"
     if result.is_empty:
+        if result.facts_held:
+            return _fit(f"{header}\nNothing stored bears on this question ({result.facts_held} facts are "
+                        "stored).", max_chars)
         if result.time_range is not None:
             tr = result.time_range
             return _fit(f"{header}\nNothing is known about this user: no facts are stored and no "
@@ -45,7 +48,8 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
     zone = get_zone(result.tz)
     facts = [f"- [{f.category}] {_clip(f.fact, FACT_CHARS)} ({_when(f, zone)}; confidence {f.confidence:.2f})"
              for f in result.facts]
-    fact_title = "Facts (most relevant first):" if facts else "Facts: none stored."
+    fact_title = "Facts (most relevant first):" if facts else \
+        "Facts: none bear on the question." if result.facts_held else "Facts: none stored."
     earlier = [f"- [{f.category}] {_clip(f.fact, FACT_CHARS)} ({_when(f, zone)})" for f in result.history]
     if result.summaries_scope == "time_range" and result.time_range is not None:
         tr = result.time_range

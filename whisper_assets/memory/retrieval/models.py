@@ -151,7 +151,9 @@ class RecallResult(BaseModel):
     time_range: TimeRange | None = Field(description="the time the query names, if any")
     categories: list[str] = Field(description="fact categories the query was routed to, most specific first")
     category_source: Literal["keywords", "meaning", "none"]
-    facts: list[FactItem] = Field(description="facts that hold as of `now`")
+    facts: list[FactItem] = Field(description="facts that hold as of `now` (those bearing on the query, when it "
+                                  "has content words)")
+    facts_held: int = Field(default=0, description="facts that hold as of `now`, bearing on the query or not")
     history: list[FactItem] = Field(
         default_factory=list, description="facts that held before `now` and no longer do, when asked for"
     )

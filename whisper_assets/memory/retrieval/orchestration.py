@@ -5,7 +5,10 @@
   ("my job"/"work" -> occupation, employer; "my pets" -> pet; "family"; "where do I live" ->
   location; ... see query.CATEGORY_ROUTES) come first; when no keyword names one and the query is
   embedded anyway, the categories whose descriptions are closest in meaning (cosine >= 0.35);
-  then word overlap with the query, confidence, mentions, recency. Fact texts are not embedded
+  then word overlap with the query, confidence, mentions, recency. When the query has content
+  words, only the facts that bear on it are returned (a routed category or a shared content word):
+  a fact matching neither would take a place a matching summary or message deserves; a query with
+  none ("what do you know about me?") gets the most confident facts. Fact texts are not embedded
   per query (100 facts cost ~60 ms to embed on 2 cores; see benchmarks/retrieval.py).
 - history: the facts that held before `now` and no longer do (a former home, an old job, an
   ended relationship), ranked the same way, when `options.history` is true, or when it is None
@@ -125,13 +128,16 @@ def recall(
             raise UnknownBotError(bot)
     with _timed(timings, "rank"):
         facts = rank_facts(fact_rows, q.categories, q.terms, options.limit, bot, q.category_source)
+        if q.terms:  # a question to judge by: only the facts that bear on it (see the module docstring)
+            facts = [f for f in facts if f.matched]
         wants_history = options.history if options.history is not None else asks_history(q.rest)
         history = rank_facts(past_rows, q.categories, q.terms, options.limit, bot, q.category_source) \
             if wants_history else []
     timings["total"] = _ms(t0)
     return RecallResult(
         bot=bot, user=user, query=q.query, now=q.now, tz=q.tz, time_range=q.time_range,
-        categories=[c.value for c in q.categories], category_source=q.category_source, facts=facts, history=history,
+        categories=[c.value for c in q.categories], category_source=q.category_source, facts=facts,
+        facts_held=len(fact_rows), history=history,
         summaries=summaries, summaries_scope="time_range" if q.time_range else "recent", summaries_total=total,
         related=related, messages=messages, semantic=mode, timings_ms={k: round(v, 3) for k, v in timings.items()},
     )
