@@ -18,7 +18,8 @@
   `week_start`), the latest `summary_limit` of them, oldest first. With no time phrase: the latest
   `recent_limit` summaries that are not already among `related`.
 - related: up to `related_limit` summaries closest in meaning to the query (cosine >=
-  `min_score`), best first, not repeating the time range's `summaries`. The query (minus its time
+  `min_score`), best first, not repeating the time range's `summaries`; of the SUMMARY_POOL nearest,
+  those holding the query's rarer content words move up (rank fusion, lexical.py). The query (minus its time
   phrase) is embedded with `embedder` (default `get_embedder()`), or `query_vector` is used as
   given. Given a `store` (a held-open embedded store or a Qdrant server), its `summaries`
   collection is searched with a filter on bot_name and user_id. Without one, when recall finds its
@@ -245,10 +246,10 @@ def _by_meaning(
     with _timed(timings, "semantic"):
         if store is not None:
             related = vectors.related_qdrant(conn, store, bot, user, vector, shown, options.related_limit,
-                                             options.min_score, q.now)
+                                             options.min_score, q.now, q.terms)
         else:
             related = vectors.related_postgres(conn, bot, user, vector, shown, options.related_limit,
-                                               options.min_score, q.now)
+                                               options.min_score, q.now, q.terms)
     messages: list[MessageItem] = []
     if options.message_limit:
         with _timed(timings, "messages"):

@@ -12,7 +12,8 @@ import numpy as np
 
 from whisper_assets.core.messages import epoch_ms, from_epoch_ms
 from whisper_assets.core.timephrases import TimeRange
-from whisper_assets.memory.retrieval.limits import MAX_MESSAGES_SCANNED
+from whisper_assets.memory.retrieval.lexical import fused_order
+from whisper_assets.memory.retrieval.limits import MAX_MESSAGES_SCANNED, SUMMARY_POOL
 from whisper_assets.memory.retrieval.models import MessageItem, SummaryItem, message_item, summary_item
 from whisper_assets.stores.repository import memories
 
@@ -58,35 +59,43 @@ def cosines(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
 
 def related_postgres(
     conn: Connection, bot: str, user: str, vector: np.ndarray, shown: set[datetime], k: int, min_score: float,
-    now: datetime,
+    now: datetime, terms: set[str] | None = None,
 ) -> list[SummaryItem]:
     windows = memories.summary_vectors(conn, bot, user, now)
     if not len(windows):
         return []
     scores = cosines(windows.matrix, vector)
     picked: Picked = []
+    pool = max(k, SUMMARY_POOL) if terms else k
     for i in np.argsort(-scores):
-        if scores[i] < min_score or len(picked) == k:
+        if scores[i] < min_score or len(picked) == pool:
             break
         if windows.starts[i] not in shown:
             picked.append((float(scores[i]), windows.starts[i], windows.ends[i]))
-    return _summaries_for(conn, bot, user, picked, now)
+    return _fused(_summaries_for(conn, bot, user, picked, now), terms, k)
 
 
 def related_qdrant(
     conn: Connection, store: MessageStore, bot: str, user: str, vector: np.ndarray, shown: set[datetime],
-    k: int, min_score: float, now: datetime,
+    k: int, min_score: float, now: datetime, terms: set[str] | None = None,
 ) -> list[SummaryItem]:
-    hits = store.search_summaries(bot, user, vector, epoch_ms(now) + 1, k + len(shown))
+    pool = max(k, SUMMARY_POOL) if terms else k
+    hits = store.search_summaries(bot, user, vector, epoch_ms(now) + 1, pool + len(shown))
     picked: Picked = []
     for hit in hits:
         p = hit.payload
-        if hit.score is None or hit.score < min_score or len(picked) == k:
+        if hit.score is None or hit.score < min_score or len(picked) == pool:
             break
         start, end = from_epoch_ms(int(p["start_ts"])), from_epoch_ms(int(p["end_ts"]))
         if start not in shown:
             picked.append((float(hit.score), start, end))
-    return _summaries_for(conn, bot, user, picked, now)
+    return _fused(_summaries_for(conn, bot, user, picked, now), terms, k)
+
+
+def _fused(items: list[SummaryItem], terms: set[str] | None, k: int) -> list[SummaryItem]:
+    """The `k` best of the pool, cosine order fused with the query's words (lexical.py)."""
+    order = fused_order([s.score or 0.0 for s in items], [s.text for s in items], terms or set())
+    return [items[i] for i in order[:k]]
 
 
 def _summaries_for(conn: Connection, bot: str, user: str, picked: Picked, now: datetime) -> list[SummaryItem]:

@@ -1,0 +1,43 @@
+"""Related summaries ranked by meaning fused with the question's words (memory/retrieval/lexical.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from whisper_assets.memory.retrieval.lexical import fused_order, lexical_scores
+from whisper_assets_tests.test_retrieval import BOT, Corpus, ask, embedder, own_engine  # noqa: F401 (fixtures)
+
+USER = "user_hybrid"
+
+
+def test_rare_words_weigh_more_than_words_most_texts_share():
+    texts = ["we went hiking on the ridge", "hiking again, then soup", "the carburettor of the old van"]
+    scores = lexical_scores({"hik", "carburettor"}, texts)
+    assert scores[2] > scores[0] == scores[1] > 0
+
+
+def test_fusion_lifts_a_text_holding_the_words_and_keeps_dense_order_otherwise():
+    dense = [0.6, 0.5, 0.4]
+    texts = ["a walk by the canal", "lunch with my aunt", "the carburettor of the old van"]
+    assert fused_order(dense, texts, {"carburettor"})[0] == 2
+    assert fused_order(dense, texts, set()) == [0, 1, 2]
+    assert fused_order(dense, texts, {"spaceship"}) == [0, 1, 2]
+
+
+def test_an_older_summary_holding_the_question_words_beats_recent_look_alikes(own_engine, embedder):  # noqa: F811
+    corpus = Corpus(embedder)
+    recent = ["The user cooked a big pot of lentil soup and froze half of it.",
+              "The user baked bread with a new sourdough starter.",
+              "The user tried a recipe for roasted peppers and liked it."]
+    with own_engine.begin() as conn:
+        corpus.add(conn, BOT, USER, date(2025, 10, 2), "The user replaced the carburettor of the old camper van.")
+        for i, text in enumerate(recent):
+            corpus.add(conn, BOT, USER, date(2025, 11, 8 + i), text)
+    # A query vector that points at the cooking days, the question's words at the van's day.
+    vector = embedder.encode_one(recent[0])
+    result = ask(own_engine, "which part of the camper van did I replace?", user=USER, query_vector=vector,
+                 related_limit=1, min_score=-1.0, recent_limit=0)
+    assert [s.day for s in result.related] == [date(2025, 10, 2)]
+    plain = ask(own_engine, "what happened?", user=USER, query_vector=vector, related_limit=1, min_score=-1.0,
+                recent_limit=0)  # no summary holds its words: the nearest by meaning
+    assert [s.day for s in plain.related] == [date(2025, 11, 8)]
