@@ -148,7 +148,7 @@ NEGATIVE = [
     "I'm from the future lol",
     "I went to Costco",
     "I visited Sarah yesterday",
-    "Here's a photo of my horse painting I did recently.",
+    "Here's a snap of my lighthouse sketch from last spring.",
     "I'm 5 minutes away",
     "I met a guy at the bar, used to be a pilot",
     "my best friend lives in London",

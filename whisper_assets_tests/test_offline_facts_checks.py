@@ -92,7 +92,7 @@ def test_inflection_articles_plurals_and_verbs() -> None:
 def test_extractor_never_emits_a_garbled_fact() -> None:
     turns = [
         Turn("m1", "u1", "I love spending time with him on weekends."),
-        Turn("m2", "u1", "I like all kinds of board games, mostly co-op ones."),
+        Turn("m2", "u1", "I enjoy most sorts of card games, mostly the cooperative ones."),
         Turn("m3", "u1", "I have a ferret named Noodle and I work as an electrician."),
     ]
     facts = {f.fact for f in extract_facts(turns)}
