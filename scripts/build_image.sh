@@ -104,15 +104,20 @@ unshare --mount --propagation private bash -euo pipefail -c '
   grep -qE "(^|[^0-9])0 pending," "$mnt/tmp/smoke-demo.log" || { tail -20 "$mnt/tmp/smoke-demo.log"; echo "demo left messages pending"; exit 3; }
   echo "demo_s=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" > "$mnt/tmp/smoke.times"
   t0=$(date +%s.%N)
-  inside env DAGSTER_HOME=/tmp/smoke/dagster dagster-daemon run -m whisper_assets.definitions \
-    > "$mnt/tmp/smoke-daemon.log" 2>&1 &
+  # In its own session (setsid execs: $! is the session id), so that stopping it stops chroot, env,
+  # the daemon and whatever it started: killing the background shell alone left the daemon running.
+  setsid chroot --userspec="$uid:$gid" "$mnt" env -i $(grep -v "^DAGSTER_HOME=" "$mnt/tmp/image.env") \
+    WHISPER_DATA_DIR=/tmp/smoke HOME=/tmp/smoke WHISPER_TORCH_THREADS=1 DAGSTER_HOME=/tmp/smoke/dagster \
+    dagster-daemon run -m whisper_assets.definitions > "$mnt/tmp/smoke-daemon.log" 2>&1 &
   daemon=$!
   status=1
   for _ in $(seq 40); do
     sleep 3
     if inside whisper-assets health > "$mnt/tmp/smoke-health.json" 2> "$mnt/tmp/smoke-health.err"; then status=0; break; fi
   done
-  kill -TERM "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true
+  kill -TERM -- "-$daemon" 2>/dev/null || true
+  for _ in $(seq 15); do kill -0 -- "-$daemon" 2>/dev/null || break; sleep 1; done
+  kill -KILL -- "-$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true
   cat "$mnt/tmp/smoke-health.json"
   [ "$status" = 0 ] || { tail -5 "$mnt/tmp/smoke-health.err"; tail -20 "$mnt/tmp/smoke-daemon.log"; exit 4; }
   echo "health_s=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" >> "$mnt/tmp/smoke.times"

@@ -45,3 +45,6 @@ def test_image_builds_and_its_demo_and_health_run_inside(tmp_path):
     assert {name for name, c in report["checks"].items() if c["status"] == "ok"} == {
         "postgres", "qdrant", "pending", "model", "daemon", "failed_runs"}
     assert report["checks"]["model"]["backend"] == "OnnxEmbedder"  # the export baked into the image
+    # Nothing it started inside the image outlives it (the smoke daemon once kept running, one per run).
+    left = subprocess.run(["pgrep", "-af", "/opt/venv/bin/dagster-daemon"], capture_output=True, text=True)
+    assert left.returncode == 1 and not left.stdout.strip(), f"processes left running: {left.stdout}"
