@@ -26,18 +26,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FactView:
-    """One period of a stored fact: the fact as it stood then."""
+    """One period of a stored fact: its row, that period's bounds and how it ended, and when it was
+    last evidenced within it (`as_of`)."""
 
-    category: str
-    fact: str
-    confidence: float
-    mention_count: int
-    first_seen: datetime
-    last_seen: datetime
-    source_message_ids: list[str]
-    model: str
-    prompt_version: str
-    slot: str | None
+    record: FactRecord
     status: str
     valid_from: datetime
     valid_to: datetime | None
@@ -49,8 +41,7 @@ def _view(r: FactRecord, start: datetime, end: datetime | None, how: str | None,
     as_of = r.last_seen if now is None or r.last_seen <= now else max(start, r.first_seen)
     if end is not None and as_of > end:
         as_of = start  # said again after this period: this period's own evidence is its start
-    return FactView(r.category, r.fact, r.confidence, r.mention_count, r.first_seen, r.last_seen,
-                    list(r.source_message_ids), r.model, r.prompt_version, r.slot, how or "current", start, end, as_of)
+    return FactView(r, how or "current", start, end, as_of)
 
 
 def as_of(records: Iterable[FactRecord], now: datetime) -> tuple[list[FactView], list[FactView]]:
@@ -71,7 +62,7 @@ def as_of(records: Iterable[FactRecord], now: datetime) -> tuple[list[FactView],
 def history_views(records: Iterable[FactRecord]) -> list[FactView]:
     """Every period of every fact, by slot or category, then oldest first."""
     views = [_view(r, start, end, how, None) for r in records for start, end, how in r.periods()]
-    return sorted(views, key=lambda v: (v.slot or "~" + v.category, v.valid_from, v.fact))
+    return sorted(views, key=lambda v: (v.record.slot or "~" + v.record.category, v.valid_from, v.record.fact))
 
 
 def rank_facts(
@@ -83,7 +74,8 @@ def rank_facts(
               + 0.5 x confidence + 0.01 x mentions (capped at 10)."""
     rank_of = {c.value: i for i, c in enumerate(categories)}
     scored = []
-    for r in rows:
+    for view in rows:
+        r = view.record
         matched = []
         routed = r.category in rank_of
         if routed:
@@ -96,7 +88,7 @@ def rank_facts(
             + (len(overlap) / max(len(terms), 1) if overlap else 0.0)
             + 0.5 * float(r.confidence) + 0.01 * min(int(r.mention_count), 10)
         )
-        scored.append((-relevance, -r.last_seen.timestamp(), r.fact, r, matched))
+        scored.append((-relevance, -r.last_seen.timestamp(), r.fact, view, matched))
     scored.sort(key=lambda s: s[:3])
     return [fact_item(bot, s[3], -s[0], s[4]) for s in scored[:limit]]
 
@@ -139,4 +131,4 @@ def get_facts(
         if not rows and not bot_exists(conn, bot):
             raise UnknownBotError(bot)
     views = history_views(rows) if history else [_view(r, r.valid_from, None, None, None) for r in rows]
-    return [fact_item(bot, v, relevance=float(v.confidence)) for v in views]
+    return [fact_item(bot, v, relevance=float(v.record.confidence)) for v in views]

@@ -192,13 +192,14 @@ def partition_key(bot: str, day: date) -> str:
     return f"{bot}|{day.isoformat()}"
 
 
-def fact_item(bot: str, r: FactView, relevance: float = 0.0, matched: list[str] | None = None) -> FactItem:
+def fact_item(bot: str, view: FactView, relevance: float = 0.0, matched: list[str] | None = None) -> FactItem:
+    r = view.record
     first, last = r.first_seen, r.last_seen
     partitions = list(dict.fromkeys(partition_key(bot, t.astimezone(UTC).date()) for t in (first, last)))
     return FactItem(
         category=r.category, fact=r.fact, confidence=r.confidence, mention_count=r.mention_count,
-        first_seen=first, last_seen=last, status=r.status, valid_from=r.valid_from, valid_to=r.valid_to,
-        as_of=r.as_of, slot=r.slot, relevance=round(relevance, 4), matched=matched or [],
+        first_seen=first, last_seen=last, status=view.status, valid_from=view.valid_from, valid_to=view.valid_to,
+        as_of=view.as_of, slot=r.slot, relevance=round(relevance, 4), matched=matched or [],
         provenance=Provenance(partitions=partitions, source_message_ids=list(r.source_message_ids),
                               window_start=first, window_end=last, model=r.model, prompt_version=r.prompt_version),
     )
