@@ -1,8 +1,9 @@
-"""Related summaries ranked by meaning fused with the question's words (memory/retrieval/lexical.py)."""
+"""Related summaries and past messages ranked by meaning fused with the question's words
+(memory/retrieval/lexical.py), and the latest summaries only when nothing bears on the question."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from whisper_assets.memory.retrieval.lexical import fused_order, lexical_scores
 from whisper_assets_tests.test_retrieval import BOT, Corpus, ask, embedder, own_engine  # noqa: F401 (fixtures)
@@ -41,3 +42,41 @@ def test_an_older_summary_holding_the_question_words_beats_recent_look_alikes(ow
     plain = ask(own_engine, "what happened?", user=USER, query_vector=vector, related_limit=1, min_score=-1.0,
                 recent_limit=0)  # no summary holds its words: the nearest by meaning
     assert [s.day for s in plain.related] == [date(2025, 11, 8)]
+
+
+def _messages(corpus: Corpus, conn, user: str) -> list[str]:
+    texts = ["Made a big pot of lentil soup tonight and froze half of it.",
+             "Baked bread again with the new sourdough starter.",
+             "Tried roasting peppers on the grill, they came out great.",
+             "The mechanic finally swapped the carburettor on our camper van."]
+    for i, text in enumerate(texts):
+        corpus.say(conn, BOT, user, datetime(2025, 11, 1 + i, 9, tzinfo=timezone.utc), text)
+    return texts
+
+
+def test_a_message_holding_the_question_words_beats_look_alikes(own_engine, embedder):  # noqa: F811
+    corpus = Corpus(embedder)
+    with own_engine.begin() as conn:
+        texts = _messages(corpus, conn, USER)
+    vector = embedder.encode_one(texts[0])  # points at the cooking turns
+    kw = dict(user=USER, query_vector=vector, message_limit=1, message_min_score=-1.0)
+    assert [m.text for m in ask(own_engine, "what did the mechanic swap on the camper van?", **kw).messages] \
+        == [texts[3]]
+    assert [m.text for m in ask(own_engine, "what happened?", **kw).messages] == [texts[0]]
+
+
+def test_recent_summaries_only_when_nothing_bears_on_the_question(own_engine, embedder):  # noqa: F811
+    corpus = Corpus(embedder)
+    with own_engine.begin() as conn:
+        corpus.add(conn, BOT, USER, date(2025, 10, 2), "The user replaced the carburettor of the old camper van.")
+        corpus.add(conn, BOT, USER, date(2025, 11, 8), "The user baked bread with a new sourdough starter.")
+    van = ask(own_engine, "what did I replace on the camper van?", user=USER, embedder=embedder)
+    assert [s.day for s in van.related] == [date(2025, 10, 2)]
+    assert van.summaries == []  # the latest summary, chosen by date, would take the question's place
+    # no content words: the latest summaries are what there is to say
+    assert [s.day for s in ask(own_engine, "what's up?", user=USER, embedder=embedder).summaries] \
+        == [date(2025, 10, 2), date(2025, 11, 8)]
+    # content words, but nothing found by meaning: the latest summaries rather than nothing
+    nothing = ask(own_engine, "quantum chromodynamics lecture notes", user=USER, embedder=embedder)
+    assert nothing.related == [] and nothing.messages == []
+    assert [s.day for s in nothing.summaries] == [date(2025, 10, 2), date(2025, 11, 8)]

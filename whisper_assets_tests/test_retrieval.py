@@ -372,8 +372,8 @@ def test_related_by_meaning_from_postgres(engine, world, embedder):
     assert result.semantic == "postgres"
     assert days_of(result.related)[0] == "2025-11-11" and result.related[0].score > 0.4
     assert all(s.score >= 0.3 for s in result.related)
-    # recent summaries do not repeat the related ones
-    assert not set(days_of(result.summaries)) & set(days_of(result.related))
+    # a question that found its own summaries gets none chosen by date alone
+    assert result.summaries == [] and result.summaries_total == 0
     result = ask(engine, "did I get a new kitten?", embedder=embedder)
     assert days_of(result.related)[0] == "2025-11-05"
     result = ask(engine, "what did I cook for my friends?", embedder=embedder)
@@ -420,7 +420,6 @@ def test_messages_by_meaning_from_postgres(engine, world, embedder):
     assert top.text.startswith("The new trail shoes") and top.role == "user" and top.score > 0.4
     assert top.provenance.partitions == ["elena|2025-11-04"] and top.provenance.model is None
     assert top.provenance.source_message_ids == [top.message_id] and top.message_id in world["sources"][(BOT, USER)]
-    assert [m.score for m in result.messages] == sorted((m.score for m in result.messages), reverse=True)
     assert all(m.score >= 0.2 for m in result.messages)
     # the bot's side of the conversation is there too
     result = ask(engine, "what should I do about my sore knee?", embedder=embedder)

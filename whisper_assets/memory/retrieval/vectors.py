@@ -6,14 +6,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from whisper_assets.core.messages import epoch_ms, from_epoch_ms
 from whisper_assets.core.timephrases import TimeRange
 from whisper_assets.memory.retrieval.lexical import fused_order
-from whisper_assets.memory.retrieval.limits import MAX_MESSAGES_SCANNED, SUMMARY_POOL
+from whisper_assets.memory.retrieval.limits import MAX_MESSAGES_SCANNED, RERANK_POOL
 from whisper_assets.memory.retrieval.models import MessageItem, SummaryItem, message_item, summary_item
 from whisper_assets.stores.repository import memories
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 STORE_LOCK_TIMEOUT_S = 0.1
 
 Picked = list[tuple[float, datetime, datetime]]  # (score, window start, window end), best first
+Ranked = TypeVar("Ranked", SummaryItem, MessageItem)
 
 
 def shared_store(held: contextlib.ExitStack, settings: Settings) -> MessageStore | None:
@@ -66,7 +67,7 @@ def related_postgres(
         return []
     scores = cosines(windows.matrix, vector)
     picked: Picked = []
-    pool = max(k, SUMMARY_POOL) if terms else k
+    pool = _pool(k, terms)
     for i in np.argsort(-scores):
         if scores[i] < min_score or len(picked) == pool:
             break
@@ -79,7 +80,7 @@ def related_qdrant(
     conn: Connection, store: MessageStore, bot: str, user: str, vector: np.ndarray, shown: set[datetime],
     k: int, min_score: float, now: datetime, terms: set[str] | None = None,
 ) -> list[SummaryItem]:
-    pool = max(k, SUMMARY_POOL) if terms else k
+    pool = _pool(k, terms)
     hits = store.search_summaries(bot, user, vector, epoch_ms(now) + 1, pool + len(shown))
     picked: Picked = []
     for hit in hits:
@@ -92,7 +93,12 @@ def related_qdrant(
     return _fused(_summaries_for(conn, bot, user, picked, now), terms, k)
 
 
-def _fused(items: list[SummaryItem], terms: set[str] | None, k: int) -> list[SummaryItem]:
+def _pool(k: int, terms: set[str] | None) -> int:
+    """How many of the nearest to re-rank: a pool when the query has words to re-rank by."""
+    return max(k, RERANK_POOL) if terms else k
+
+
+def _fused(items: list[Ranked], terms: set[str] | None, k: int) -> list[Ranked]:
     """The `k` best of the pool, cosine order fused with the query's words (lexical.py)."""
     order = fused_order([s.score or 0.0 for s in items], [s.text for s in items], terms or set())
     return [items[i] for i in order[:k]]
@@ -120,7 +126,7 @@ def _summaries_for(conn: Connection, bot: str, user: str, picked: Picked, now: d
 
 def messages_qdrant(
     store: MessageStore, bot: str, user: str, vector: np.ndarray, time_range: TimeRange | None, k: int,
-    min_score: float, now: datetime,
+    min_score: float, now: datetime, terms: set[str] | None = None,
 ) -> list[MessageItem]:
     upper = epoch_ms(now) + 1
     lower = None
@@ -128,18 +134,18 @@ def messages_qdrant(
         upper = min(upper, epoch_ms(time_range.end))
         lower = epoch_ms(time_range.start)
     out: list[MessageItem] = []
-    for hit in store.search_messages(bot, user, vector, lower, upper, k):
+    for hit in store.search_messages(bot, user, vector, lower, upper, _pool(k, terms)):
         p = hit.payload
         if hit.score is None or hit.score < min_score:
             break
         out.append(message_item(bot, str(p["message_id"]), p["role"], p["content"],
                                 from_epoch_ms(int(p["ts"])), float(hit.score)))
-    return out
+    return _fused(out, terms, k)
 
 
 def messages_postgres(
     conn: Connection, bot: str, user: str, vector: np.ndarray, time_range: TimeRange | None, k: int,
-    min_score: float, now: datetime,
+    min_score: float, now: datetime, terms: set[str] | None = None,
 ) -> list[MessageItem]:
     found = memories.message_vectors(
         conn, bot, user, now, time_range.start if time_range else None, time_range.end if time_range else None,
@@ -149,9 +155,9 @@ def messages_postgres(
         return []
     scores = cosines(found.matrix, vector)
     out = []
-    for i in np.argsort(-scores, kind="stable")[:k]:
+    for i in np.argsort(-scores, kind="stable")[:_pool(k, terms)]:
         if scores[i] < min_score:
             break
         m = found.message(i)
         out.append(message_item(bot, m.message_id, m.role, m.text, m.ts, float(scores[i])))
-    return out
+    return _fused(out, terms, k)
