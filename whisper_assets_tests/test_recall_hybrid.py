@@ -80,3 +80,17 @@ def test_recent_summaries_only_when_nothing_bears_on_the_question(own_engine, em
     nothing = ask(own_engine, "quantum chromodynamics lecture notes", user=USER, embedder=embedder)
     assert nothing.related == [] and nothing.messages == []
     assert [s.day for s in nothing.summaries] == [date(2025, 10, 2), date(2025, 11, 8)]
+
+
+def test_catch_up_questions_name_no_topic(own_engine, embedder):  # noqa: F811
+    corpus = Corpus(embedder)
+    with own_engine.begin() as conn:
+        corpus.add(conn, BOT, USER, date(2025, 10, 2), "The user said a new neighbour moved in next door.")
+        corpus.add(conn, BOT, USER, date(2025, 11, 8), "The user baked bread with a new sourdough starter.")
+        # turns close enough in meaning to each question to be found, were its words searched
+        for i, text in enumerate(["Anything new since last time we talked?", "Catch me up on things later."]):
+            corpus.say(conn, BOT, USER, datetime(2025, 11, 9, 9 + i, tzinfo=timezone.utc), text)
+    for question in ("what's new?", "what did we talk about last time?", "catch me up on things"):
+        result = ask(own_engine, question, user=USER, embedder=embedder)
+        assert result.related == [], question
+        assert [s.day for s in result.summaries] == [date(2025, 10, 2), date(2025, 11, 8)], question

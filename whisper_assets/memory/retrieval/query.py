@@ -67,6 +67,9 @@ def asks_history(text: str) -> bool:
 
 _CATEGORY_NAMES = re.compile(r"\b(" + "|".join(c.value for c in Category if c is not Category.OTHER) + r")\b", re.I)
 
+# English function words, then words about the conversation itself or its recency ("what did we
+# talk about last time?", "what's new?", "catch me up"): a question made only of these names no
+# topic, so recall answers it with the latest summaries instead of searching by meaning.
 _STOPWORDS = frozenset("""
 a about above after again all also am an and any anything are as at be been before being both but by can
 could did do does doing done during each else ever every few for from had has have having he her here hers
@@ -77,6 +80,7 @@ told too under until up us very was we were what when where which while who whom
 your yours talk talked talking discuss discussed chat chatted conversation conversations mention mentioned
 speak spoke ask asked again think thought last past next ago since today yesterday week weeks month months
 year years day days don doesn didn isn aren wasn weren won haven hasn couldn wouldn shouldn let
+time times new news latest lately recently update updates catch thing things stuff
 """.split())
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _CONTRACTION = re.compile(r"['’](?:s|re|ve|d|ll|m|t)$")
