@@ -129,15 +129,38 @@ def status_cmd(bot: Optional[str] = typer.Option(None, help="Only this bot.")) -
     _print_status(_settings(), bot)
 
 
-def _parse_day(value: str, option: str) -> date:
+def _parse_day(value: str, option: str, first: date) -> date:
+    """A day option's value as a day partition that exists, or one `error:` line (exit 2)."""
     try:
-        day = date.fromisoformat(value)
+        day = date.fromisoformat(value.strip())
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
-    first, latest = _settings().first_day, latest_day(datetime.now(timezone.utc))
-    if not first <= day <= latest:
-        raise typer.BadParameter(f"{day} is outside the partitions ({first} to {latest})", param_hint=option)
+        raise fail(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None
+    latest = latest_day(datetime.now(timezone.utc))
+    if day < first:
+        raise fail(f"{option} {day} is outside the partitions: it is before the first partition day {first} "
+                   "(set by WHISPER_FIRST_DAY)")
+    if day > latest:
+        raise fail(f"{option} {day} is outside the partitions: it is after the last partition day {latest} "
+                   "(tomorrow, UTC)")
     return day
+
+
+def _day_range(settings: Settings, day: str | None, start: str | None, end: str | None) -> list[date] | None:
+    """The days that --day or --from/--to name (None: neither given); a bad value is one `error:` line
+    (exit 2), before any store is opened."""
+    if day is not None and (start is not None or end is not None):
+        raise fail("use either --day or --from/--to, not both")
+    if day is not None:
+        return [_parse_day(day, "--day", settings.first_day)]
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        raise fail("--from and --to go together: give both (or --day for one day)")
+    first = _parse_day(start, "--from", settings.first_day)
+    last = _parse_day(end, "--to", settings.first_day)
+    if last < first:
+        raise fail(f"--to {last} is before --from {first}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _days_to_enrich(
@@ -146,29 +169,19 @@ def _days_to_enrich(
     """Explicit days for the chosen bots, or else every day that has pending messages."""
     from whisper_assets.stores.qdrant import open_store
 
-    if day and (start or end):
-        raise typer.BadParameter("use either --day or --from/--to", param_hint="--day")
+    days = _day_range(settings, day, start, end)
     if bot is not None:
         try:
             validate_bot_name(bot)
         except InvalidMessageError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--bot") from None
+            raise fail(str(exc)) from None
     with open_store(settings) as store:
         known = store.bots()
         pending = [r for r in store.status_by_day(bot) if r.pending] if bot in known or bot is None else []
     if bot is not None and bot not in known:
-        raise typer.BadParameter(
-            f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})", param_hint="--bot"
-        )
+        raise fail(f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})")
     bots = [bot] if bot else known
-    if day or start or end:
-        first = _parse_day(day or start or "", "--day" if day else "--from") if (day or start) else None
-        last = _parse_day(day or end or "", "--day" if day else "--to") if (day or end) else None
-        if first is None or last is None:
-            raise typer.BadParameter("--from and --to go together", param_hint="--from")
-        if last < first:
-            raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
-        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    if days is not None:
         return {b: days for b in bots}
     grouped: dict[str, list[date]] = {}
     latest, held = latest_day(datetime.now(timezone.utc)), 0
