@@ -10,7 +10,7 @@ from whisper_assets.core.llm.offline_facts.guards import EXPLICIT, INDIRECT, WEA
 from whisper_assets.core.llm.offline_facts.jobs import _job_and_org, _org
 from whisper_assets.core.llm.offline_facts.lexicons import (
     _DEAD_RE, _NOT_NAMES, _NUMBER_WORDS, _PET_ADJ, _REL_ADJ, _REL_ALT, _REL_KEEP_ADJ, _REL_PLURAL,
-    _REL_SINGULAR, _REL_TRIVIAL, _SPECIES,
+    _REL_SINGULAR, _REL_TRIVIAL, _SPECIES, _UNBORN_RE,
 )
 from whisper_assets.core.llm.offline_facts.objects import (
     _NAMES_LIST_RE, _article, _cut, _is_known_place, _name_at, _pet_name, _place_object, _swap_pronouns,
@@ -36,6 +36,9 @@ def _rel_phrase(adjs: str, rel: str) -> tuple[str, bool]:
     return f"{_article(noun)} {noun}", False
 
 
+_CHILDREN = frozenset({"kid", "kids", "baby", "child", "children", "son", "daughter", "twins"})
+
+
 @_rule(
     "my_relative",
     "my our",
@@ -47,6 +50,8 @@ def _h_my_relative(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     conf = EXPLICIT if m.group("poss").lower() == "my" else INDIRECT
     if rel in {"kid", "kids", "baby", "child", "children"} and m.group("poss").lower() == "my" and re.search(r"\b(?:students?|class|teach|daycare|nursery)\b", ctx.sentence, re.I):
         return []
+    if rel in _CHILDREN and _UNBORN_RE.search(ctx.sentence):
+        return []  # "until my son is born": not yet a child the user has
     out: list[Emit] = []
     name = None
     if m.group("named"):

@@ -141,6 +141,8 @@ _WANT_SKIP = words("want_skip_verbs")
 _PET_ADJ = r"(?:(?:own|old|new|little|sweet|senior|baby|rescue|pet|beloved|lovely|crazy|silly|fat|lazy|big|tiny|adorable|grumpy|\d+[- ]year[- ]old|two|three|four)\s+)*"
 # Words that say a pet or relative has died.
 _DEAD_RE = re.compile(r"\b(?:died|passed|put down|put to sleep|lost (?:my|our)|rip|rest in peace|miss (?:my|our)|late)\b", re.I)
+# A child spoken of before it is born: expected, not had.
+_UNBORN_RE = re.compile(r"\b(?:to be born|being born|is born|is due|due (?:date|in|on|any)|on the way|expecting|pregnant)\b", re.I)
 
 # Words in -ing that are not gerunds, or too common to name an activity.
 _GERUND_NOT = words("gerund_not")

@@ -18,6 +18,8 @@ _CUT_RE = re.compile(
     r"|\s(?:and|&|or|n)\s(?!(?!I\b|I'|Im\b)[A-Z])"
     r"|$)"
 )
+_NAME_WORDS = r"(?-i:(?!I\b|I'|Im\b)[A-Z][\w'.\u2024-]+(?:\s+[A-Z][\w'.\u2024-]+)?)"
+_MORE_NAMES_RE = re.compile(r"\s*(?:,\s*(?:(?:and|or|&)\s+)?|\s(?:and|or|&)\s+)" + _NAME_WORDS)
 _COMMA_PLACE_RE = re.compile(r",\s+([A-Z][\w'.\u2024-]+(?:\s+[A-Z][\w'.\u2024-]+)?)(?=\s*(?:[,.!?;]|$))")
 _TRAIL_FILLER_RE = re.compile(
     r"(?:\s+|^)(?:lol|haha\w*|hehe\w*|lmao|tbh|btw|honestly|actually|really|too|again|anyway|"
@@ -26,9 +28,12 @@ _TRAIL_FILLER_RE = re.compile(
     r"of course|as well|and stuff|and all|or so|or something|i guess|i think|i reckon|"
     r"i suppose|rn|ok|okay|yay|yeah|though|so much|a lot|very much|big time|tho|lately|finally|"
     r"haha|xd|x|here|there|btw|someday|some day|one day|eventually|at some point|in the future|"
-    r"the most|the best|most of all|above all)$",
+    r"the most|the best|most of all|above all|together|with each other)$",
     re.I,
 )
+# The last two words capitalised: the object ends in a title or a name ("Won't Get Fooled Again"),
+# whose last word is never a filler to drop.
+_TITLE_END_RE = re.compile(r"(?-i:[A-Z][\w'’-]*)\s+(?-i:[A-Z][\w'’-]*)$")
 _TRAIL_TIME_RE = re.compile(
     r"\s+(?:for\s+(?:about\s+|almost\s+|over\s+|nearly\s+|around\s+|like\s+|the\s+(?:past|last)\s+|"
     r"more than\s+)?(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+|a few|a couple of|"
@@ -68,16 +73,18 @@ _LEAD_FILLER_RE = re.compile(
     r"kind of|sort of|definitely|totally|absolutely|so|super|very|all)\s+)+",
     re.I,
 )
+# First person to third. Lower case only, and "I" only when no capitalised word follows: inside an
+# object a capitalised "My" or "I" belongs to a title ("My Brilliant Friend", "I Will Survive").
 _PRONOUN_SWAPS = (
-    (re.compile(r"\bmyself\b", re.I), "themselves"),
-    (re.compile(r"\bourselves\b", re.I), "themselves"),
-    (re.compile(r"\bmy\b", re.I), "their"),
-    (re.compile(r"\bour\b", re.I), "their"),
-    (re.compile(r"\bmine\b", re.I), "theirs"),
-    (re.compile(r"\bme\b", re.I), "them"),
+    (re.compile(r"\b(?:myself|MYSELF)\b"), "themselves"),
+    (re.compile(r"\b(?:ourselves|OURSELVES)\b"), "themselves"),
+    (re.compile(r"\b(?:my|MY)\b"), "their"),
+    (re.compile(r"\b(?:our|OUR)\b"), "their"),
+    (re.compile(r"\b(?:mine|MINE)\b"), "theirs"),
+    (re.compile(r"\b(?:me|ME)\b"), "them"),
     (re.compile(r"\bus\b"), "them"),
-    (re.compile(r"\bI'm\b"), "they're"),
-    (re.compile(r"\bI\b"), "they"),
+    (re.compile(r"\bI'm\b(?!\s+[A-Z])"), "they're"),
+    (re.compile(r"\bI\b(?!\s+[A-Z])"), "they"),
 )
 _YOU_RE = re.compile(r"\b(?:you|your|yours|yourself|u|ur|ya|y'all|bot)\b", re.I)
 _TIME_NOUNS = (
@@ -119,7 +126,8 @@ def _cut(rest: str, *, keep_place_comma: bool = True) -> str:
                 and pm.group(1).split()[0] not in {"I", "I'm", "Im", "But", "And", "So", "The"}
                 and pm.group(1).split()[0].lower() not in _NOT_NAMES
             ):
-                return rest[: pm.end()].strip()
+                if not _MORE_NAMES_RE.match(rest, pm.end()):  # "Adele, Sia, and Lorde" is a list
+                    return rest[: pm.end()].strip()
         return rest[: m.start()].strip()
 
 
@@ -136,6 +144,8 @@ def _tidy(obj: str, *, trim_time: bool) -> str:
     obj = _LEAD_FILLER_RE.sub("", obj)
     for _ in range(6):
         before = obj
+        if _TITLE_END_RE.search(obj):
+            break
         obj = _TRAIL_FILLER_RE.sub("", obj).strip(" ,.;:!?-")
         obj = _TRAIL_PAST_RE.sub("", obj).strip(" ,.;:!?-")
         if trim_time:

@@ -49,6 +49,9 @@ def _h_my_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     return [(Category.PET, f"has {_article(species)} {species}", INDIRECT)]
 
 
+_MIX_RE = re.compile(r"\s+(mix|cross|mutt)\b(?P<named>\s+(?:named|called)\b)?", re.I)
+
+
 @_rule(
     "have_pet",
     "have got adopted rescued own bought brought",
@@ -65,11 +68,16 @@ def _h_have_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     num = m.group("num").lower()
     conf = _subj_conf(m)
     noun = species if not adj else f"{adj} {species}"
+    named = bool(m.group("named"))
+    mixed = _MIX_RE.match(rest) if not named else None
+    if mixed:  # "a beagle mix named Biscuit": the breed is only part of it
+        noun, rest = f"{noun} {mixed.group(1).lower()}", rest[mixed.end():]
+        named = mixed.group("named") is not None
     if num in {"a", "an", "one", "another"}:
         noun_phrase = f"{_article(noun)} {noun}"
     else:
         noun_phrase = f"{num} {noun}"
-    if m.group("named"):
+    if named:
         name = _pet_name(rest)
         if not name:
             return []

@@ -144,7 +144,8 @@ def _h_goal(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     if obj is None:
         return []
     conf = EXPLICIT if m.group(0).lower().lstrip().startswith("my") else INDIRECT
-    return [(Category.PLAN, f"goal is {'to ' if m.group('to') else ''}{obj}", conf)]
+    # "aims to ...": a fact reads after the user's name, which "goal is ..." does not
+    return [(Category.PLAN, f"aims {'to' if m.group('to') else 'for'} {obj}", conf)]
 
 
 _WANT_GOALS = frozenset(
