@@ -1,4 +1,5 @@
-"""CLI edge cases: every bad day option is one `error: ...` line and exit 2 (no usage box)."""
+"""CLI edge cases: every bad day option is one `error: ...` line and exit 2 (no usage box); the
+notice about an unset WHISPER_DATA_DIR only for commands that open the default embedded stores."""
 
 from __future__ import annotations
 
@@ -72,3 +73,78 @@ def test_the_first_day_named_is_the_settings_one(stores, monkeypatch):
     assert result.exit_code == 2, result.output
     one_error_line(result, "--from 2024-02-28", "before the first partition day 2024-03-01", "WHISPER_FIRST_DAY")
 
+
+# -- 2. the WHISPER_DATA_DIR notice ----------------------------------------------------------------
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+
+from whisper_assets.core import settings as settings_module  # noqa: E402
+from whisper_assets_tests.always_on_helpers import cli  # noqa: E402
+
+NOTICE = "WHISPER_DATA_DIR is unset"
+
+
+@pytest.fixture()
+def fresh_dir(tmp_path, monkeypatch, database_url) -> dict[str, str]:
+    """A new current directory without .whisper, WHISPER_DATA_DIR unset (the notice's case); the
+    environment of a subprocess run there."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for var in ("WHISPER_DATA_DIR", "WHISPER_QDRANT_PATH", "QDRANT_URL", "DAGSTER_HOME", "WHISPER_FIRST_DAY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr(settings_module, "_ANNOUNCED", set())  # nothing announced yet in this "process"
+    return {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1"}
+
+
+def tiny_locomo(path):
+    from whisper_assets_tests.test_eval_locomo import tiny_sample
+
+    path.write_text(json.dumps([tiny_sample()]))
+    return path
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["eval", "spc", "missing.csv", "--out", "report"], "missing.csv: no such file"),
+    (["eval", "locomo", "LOCOMO", "--samples", "conv-404", "--out", "report"], "no sample conv-404"),
+    (["eval", "all", "--locomo", "LOCOMO", "--spc", "missing.csv", "--samples", "conv-t1", "--out", "report"],
+     "missing.csv"),
+])
+def test_eval_never_mentions_the_default_stores(fresh_dir, tmp_path, args, needle):
+    """The evaluation works in a temporary workspace of its own: not a word about ./.whisper."""
+    locomo = str(tiny_locomo(tmp_path / "tiny_locomo.json"))
+    done = cli(fresh_dir, *[locomo if a == "LOCOMO" else a for a in args])
+    assert done.returncode != 0, done.stdout
+    assert NOTICE not in done.stdout, done.stdout
+    assert [line for line in done.stdout.splitlines() if line.strip()] == [done.stdout.strip()], done.stdout
+    assert done.stdout.startswith("error: ") and needle in done.stdout, done.stdout
+    assert not (tmp_path / "cwd" / ".whisper").exists()
+
+
+def test_a_whole_eval_run_says_nothing_about_the_default_stores(fresh_dir, tmp_path, caplog):
+    """In-process, through every step (hot path, Dagster runs, recall): nothing read from the
+    environment's data directory is announced, and nothing is created there."""
+    from whisper_assets_tests.test_eval_spc import write_csv
+
+    caplog.set_level(logging.WARNING, logger="whisper_assets.core.settings")
+    result = runner.invoke(app, ["eval", "spc", str(write_csv(tmp_path / "spc.csv")), "--conversations", "2",
+                                 "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert [r.getMessage() for r in caplog.records if NOTICE in r.getMessage()] == []
+    assert not (tmp_path / "cwd" / ".whisper").exists()
+    # Settings loaded afterwards, outside the evaluation, still say where new stores would go.
+    settings_module.load_settings()
+    assert len([r for r in caplog.records if NOTICE in r.getMessage()]) == 1
+
+
+def test_commands_that_open_the_default_stores_still_say_where(fresh_dir, tmp_path):
+    done = cli(fresh_dir, "status")
+    assert done.returncode == 0, done.stdout
+    [line] = [line for line in done.stdout.splitlines() if NOTICE in line]
+    assert str(tmp_path / "cwd" / ".whisper") in line
+    # Asking for help opens nothing and says nothing.
+    for args in (["--help"], ["eval", "--help"], ["backfill", "--help"]):
+        assert NOTICE not in cli(fresh_dir, *args).stdout

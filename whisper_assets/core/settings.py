@@ -7,12 +7,13 @@ offline LLM backend.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from pydantic import (
     AliasChoices, Field, SecretStr, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator,
@@ -25,6 +26,8 @@ DEFAULT_DATA_DIR = Path(".whisper")
 _log = logging.getLogger(__name__)
 # (variable, absolute path) already announced by this process: one line each, at most.
 _ANNOUNCED: set[tuple[str, str]] = set()
+# > 0 inside `stores_not_opened()`: settings loaded then announce nothing (and remember nothing).
+_QUIET = {"depth": 0}
 
 
 class SettingsError(ValueError):
@@ -37,7 +40,21 @@ def _absolute(path: Path) -> Path:
     return path if path.is_absolute() else Path(os.path.abspath(path))
 
 
+@contextlib.contextmanager
+def stores_not_opened() -> Iterator[None]:
+    """Settings loaded inside say nothing about where the embedded stores are: for a command that
+    never opens the stores the environment names (`whisper-assets eval` runs in a temporary
+    workspace of its own). Settings loaded afterwards announce as usual."""
+    _QUIET["depth"] += 1
+    try:
+        yield
+    finally:
+        _QUIET["depth"] -= 1
+
+
 def _announce(variable: str, message: str, path: Path) -> None:
+    if _QUIET["depth"]:
+        return
     if (variable, str(path)) not in _ANNOUNCED:
         _ANNOUNCED.add((variable, str(path)))
         _log.warning("whisper_assets: %s", message)
@@ -59,7 +76,8 @@ class Settings(BaseSettings):
       i.e. new, empty stores are about to be created there. Running from the directory that holds
       the data stays quiet.
 
-    An absolute path is used as given and never announced.
+    An absolute path is used as given and never announced. A command that never opens these stores
+    loads its settings inside `stores_not_opened()`, which silences the announcement.
     """
 
     model_config = SettingsConfigDict(

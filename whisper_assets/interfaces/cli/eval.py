@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from whisper_assets.core.settings import stores_not_opened
+
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate the pipeline against benchmark data.")
 console = Console()
 err = Console(stderr=True)
@@ -88,7 +90,7 @@ def locomo_cmd(
 
     _check_backend(backend)
     ids = [s.strip() for s in samples.split(",") if s.strip()] if samples else None
-    with _one_line_errors():
+    with _one_line_errors(), stores_not_opened():  # a workspace of its own: no notice about the default stores
         settings = load_settings()
         with console.status("evaluating") as status:
             result = evaluate(file, ids, settings=settings, backend=backend,
@@ -120,7 +122,7 @@ def spc_cmd(
     from whisper_assets.interfaces.evaluation.spc_run import evaluate_spc
 
     _check_backend(backend)
-    with _one_line_errors():
+    with _one_line_errors(), stores_not_opened():  # a workspace of its own: no notice about the default stores
         settings = load_settings()
         with console.status("evaluating") as status:
             result = evaluate_spc(file, conversations or spc.DEFAULT_CONVERSATIONS, settings=settings,
@@ -163,7 +165,7 @@ def all_cmd(
 
     _check_backend(backend)
     ids = [s.strip() for s in samples.split(",") if s.strip()] if samples else None
-    with _one_line_errors():
+    with _one_line_errors(), stores_not_opened():  # a workspace of its own: no notice about the default stores
         if not locomo.is_file():
             raise EvalError(f"{locomo}: no such file")
         settings = load_settings()
