@@ -21,6 +21,8 @@ def texts(message: str) -> set[str]:
     ("I love Tame Impala, Khruangbin, and Bonobo.", "loves Tame Impala"),  # a list is no "City, State"
     ("My goal is to run a half marathon before I turn forty.", "aims to run a half marathon before they turn forty"),
     ("I have a beagle mix named Biscuit.", "has a beagle mix named Biscuit"),
+    ("I have two Bernese Mountain dogs.", "has two Bernese Mountain dogs"),
+    ("I don't like olives either.", "doesn't like olives"),
 ])
 def test_kept_as_said(message: str, expected: str) -> None:
     assert expected in texts(message), texts(message)

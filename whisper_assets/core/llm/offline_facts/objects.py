@@ -28,7 +28,7 @@ _TRAIL_FILLER_RE = re.compile(
     r"of course|as well|and stuff|and all|or so|or something|i guess|i think|i reckon|"
     r"i suppose|rn|ok|okay|yay|yeah|though|so much|a lot|very much|big time|tho|lately|finally|"
     r"haha|xd|x|here|there|btw|someday|some day|one day|eventually|at some point|in the future|"
-    r"the most|the best|most of all|above all|together|with each other)$",
+    r"the most|the best|most of all|above all|together|with each other|either)$",
     re.I,
 )
 # The last two words capitalised: the object ends in a title or a name ("Won't Get Fooled Again"),

@@ -67,7 +67,8 @@ def _h_have_pet(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
         return []
     num = m.group("num").lower()
     conf = _subj_conf(m)
-    noun = species if not adj else f"{adj} {species}"
+    # as written, so a breed named after a place or a person keeps its capitals ("a German Shepherd")
+    noun = " ".join(m.group("adj").split() + [m.group("species")])
     named = bool(m.group("named"))
     mixed = _MIX_RE.match(rest) if not named else None
     if mixed:  # "a beagle mix named Biscuit": the breed is only part of it
