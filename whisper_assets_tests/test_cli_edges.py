@@ -148,3 +148,20 @@ def test_commands_that_open_the_default_stores_still_say_where(fresh_dir, tmp_pa
     # Asking for help opens nothing and says nothing.
     for args in (["--help"], ["eval", "--help"], ["backfill", "--help"]):
         assert NOTICE not in cli(fresh_dir, *args).stdout
+
+
+# -- our other refused option values: one line too --------------------------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    (["health", "--check", "disk"], "unknown check 'disk': use postgres, qdrant"),
+    (["eval", "locomo", "LOCOMO", "--backend", "gpt", "--out", "report"], "unknown backend 'gpt': use offline or openai"),
+    (["eval", "spc", "missing.csv", "--backend", "gpt", "--out", "report"], "unknown backend 'gpt'"),
+    (["eval", "all", "--locomo", "LOCOMO", "--spc", "x.csv", "--backend", "gpt", "--out", "report"],
+     "unknown backend 'gpt'"),
+])
+def test_refused_option_values_are_one_line_exit_2(tmp_path, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    locomo = str(tiny_locomo(tmp_path / "tiny_locomo.json"))
+    result = runner.invoke(app, [locomo if a == "LOCOMO" else a for a in args])
+    assert result.exit_code == 2, result.output
+    one_error_line(result, needle)

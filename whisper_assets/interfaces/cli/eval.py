@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from whisper_assets.core.settings import stores_not_opened
+from whisper_assets.interfaces.cli.errors import fail
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate the pipeline against benchmark data.")
 console = Console()
@@ -34,7 +35,7 @@ def _eval() -> None:
 
 def _check_backend(backend: str) -> None:
     if backend not in ("offline", "openai"):
-        raise typer.BadParameter(f"unknown backend {backend!r}: use offline or openai", param_hint="--backend")
+        raise fail(f"unknown backend {backend!r}: use offline or openai")
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from typing import Callable, Optional, Sequence
 import typer
 
 from whisper_assets.core.settings import Settings, SettingsError, load_settings
+from whisper_assets.interfaces.cli.errors import fail
 from whisper_assets.memory.health import Check, guarded, healthy
 
 CHECKS = ("postgres", "qdrant", "pending", "model", "daemon", "failed_runs")
@@ -70,7 +71,7 @@ def health_cmd(
     wanted = list(dict.fromkeys(check or CHECKS))
     unknown = [c for c in wanted if c not in CHECKS]
     if unknown:
-        raise typer.BadParameter(f"unknown check {unknown[0]!r}: use {', '.join(CHECKS)}", param_hint="--check")
+        raise fail(f"unknown check {unknown[0]!r}: use {', '.join(CHECKS)}")
     try:
         settings = load_settings()
     except SettingsError as exc:
