@@ -24,7 +24,7 @@ ROWS = [
         "* * *\n"
         "User 1: Mostly rye bread. Also I keep three goats behind the bakery.\n"
         "Recipe: flour, water, salt.\n"
-        "*User 2:* Nice. I play the cello in a small band.\n",
+        "*User 2:* Nice. I play the cello in a small band. I work as a plumber.\n",
     ],
     ["I like tea.", "", "[They wave.]\n"],  # no turn: left out
     [
@@ -50,7 +50,7 @@ def test_load_spc_parses_turns_personas_and_continuations(tmp_path):
     assert first.personas["User 1"] == ("I keep three goats.", "I am a baker.", "I have never seen the sea.")
     assert [s for s, _ in first.turns] == ["User 1", "User 2", "User 1", "User 2"]
     assert first.turns[2][1].endswith("behind the bakery.\nRecipe: flour, water, salt.")  # continuation kept
-    assert first.turns[3] == ("User 2", "Nice. I play the cello in a small band.")  # "*User 2:*" opens a turn
+    assert first.turns[3] == ("User 2", "Nice. I play the cello in a small band. I work as a plumber.")  # "*User 2:*" opens a turn
     assert first.dropped_lines == 1  # "* * *"
     sample = spc.to_locomo_sample(first)
     assert sample.sample_id == "spc-0000" and sample.speakers == spc.SPEAKERS
@@ -161,4 +161,7 @@ def test_eval_spc_end_to_end(tmp_path, monkeypatch, database_url):
     h = report["facts"]["overall"]
     assert h["turns"] == 6 and h["persona_sentences"] == 7
     assert h["predicted_facts"] >= 1 and 0 < h["fact_precision"] <= 1  # "I am a baker" at least
+    # each unmatched fact shows the turns it was drawn from, for the hand check of the lower bound
+    unmatched = report["facts"]["unmatched_examples"]
+    assert unmatched and all(e["source"] for e in unmatched), unmatched
     assert (out / "spc.md").read_text().startswith("# Synthetic-Persona-Chat evaluation")

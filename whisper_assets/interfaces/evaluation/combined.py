@@ -93,8 +93,8 @@ def spc_markdown(result: dict[str, Any]) -> str:
     lines += ["Best cosine of each persona sentence with a statement of its speaker: " + ", ".join(
         f"{b['from']:.2f}-{b['to']:.2f}: {b['count']}" for b in facts["expressed_histogram"]) + ".", ""]
     lines += ["## Unmatched predicted facts (read them: true statements the persona omits?)", ""]
-    lines += _table(["conversation", "speaker", "fact", "best persona cosine"],
-                    [[f["conversation"], f["speaker"], f["fact"], f["best_similarity"]]
+    lines += _table(["conversation", "speaker", "fact", "best persona cosine", "drawn from"],
+                    [[f["conversation"], f["speaker"], f["fact"], f["best_similarity"], f.get("source", "")[:160]]
                      for f in facts.get("unmatched_examples", [])])
     return "\n".join(lines).rstrip() + "\n"
 

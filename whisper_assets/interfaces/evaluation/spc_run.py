@@ -51,16 +51,22 @@ def evaluate_spc(
         t = time.perf_counter()
         say("measuring SPC facts")
         predictions: dict[str, list[tuple[str, str]]] = {}
+        sources: dict[tuple[str, str, str], str] = {}  # the turns each fact was drawn from, for the hand check
         unplaced = 0
         for s in samples:
             facts, n = predicted_facts(engine, s, run.message_to_dia[s.sample_id])
             predictions[s.sample_id] = [(f.speaker, f.fact) for f in facts]
+            for f in facts:
+                sources[(s.sample_id, f.speaker, f.fact)] = " | ".join(
+                    s.turns[d].text for d in f.dia_ids if d in s.turns)
             unplaced += n
         scored = spc.score_spc_facts(convs, predictions, embedder.encode, threshold)
         run.timings_s["facts"] = time.perf_counter() - t
         postgres = ws.postgres
     run.timings_s["total"] = time.perf_counter() - started
     facts_block = scored.as_dict(examples=True)
+    for example in facts_block["unmatched_examples"]:
+        example["source"] = sources.get((example["conversation"], example["speaker"], example["fact"]), "")
     facts_block["unplaced_predicted"] = unplaced
     return {
         "dataset": {
