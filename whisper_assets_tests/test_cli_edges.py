@@ -165,3 +165,31 @@ def test_refused_option_values_are_one_line_exit_2(tmp_path, monkeypatch, args, 
     result = runner.invoke(app, [locomo if a == "LOCOMO" else a for a in args])
     assert result.exit_code == 2, result.output
     one_error_line(result, needle)
+
+
+# -- typer's own refusals (missing option, no such file, out of range, unknown command) --------------
+
+@pytest.mark.parametrize("args, needles", [
+    (["backfill", "--from", "2022-01-01"], ["Missing option '--to'", "whisper-assets backfill --help"]),
+    (["ingest", "missing.jsonl"], ["'missing.jsonl' does not exist", "whisper-assets ingest --help"]),
+    (["eval", "locomo", "missing.json", "--out", "report"], ["'missing.json' does not exist",
+                                                              "whisper-assets eval locomo --help"]),
+    (["prune", "--ttl-days", "0"], ["--ttl-days", "whisper-assets prune --help"]),
+    (["enrich", "--dya", "2022-01-01"], ["No such option: --dya", "whisper-assets enrich --help"]),
+    (["nosuch"], ["No such command 'nosuch'", "whisper-assets --help"]),
+    (["--bogus", "status"], ["No such option: --bogus", "whisper-assets --help"]),
+])
+def test_usage_errors_are_one_line_exit_2(tmp_path, monkeypatch, args, needles):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args, prog_name="whisper-assets")
+    assert result.exit_code == 2, result.output
+    one_error_line(result, *needles)
+
+
+def test_debug_keeps_the_usage_box_and_help_is_still_help(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    boxed = runner.invoke(app, ["--debug", "backfill", "--from", "2022-01-01"], prog_name="whisper-assets")
+    assert boxed.exit_code == 2 and "Usage:" in boxed.output and "Missing option '--to'" in boxed.output
+    for args in ([], ["db"], ["eval"], ["backfill", "--help"]):
+        shown = runner.invoke(app, args, prog_name="whisper-assets")
+        assert "Usage:" in shown.output and "error:" not in shown.output, shown.output

@@ -4,6 +4,10 @@
 - PostgreSQL unreachable -> "error: cannot reach PostgreSQL at 127.0.0.1:1: connection refused", exit 1
 - refused input (InvalidMessageError) -> "error: <reason>", exit 2
 - anything else -> "error: <type>: <first line, at most 200 characters> (--debug shows the traceback)", exit 1
+- typer's own refusals (a missing option, a file that does not exist, a value out of range, an
+  unknown option or command) -> "error: <typer's message> (see 'whisper-assets <command> --help')",
+  exit 2; with `--debug`, typer's usage box as typer prints it. Help (`--help`, a group without a
+  command) is shown as usual.
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
+
+try:  # recent typer vendors click as typer._click; earlier ones (pyproject allows >= 0.12) use click
+    from typer._click import exceptions as _click_exceptions
+except ImportError:  # pragma: no cover
+    from click import exceptions as _click_exceptions  # type: ignore[no-redef]
+
+UsageError = _click_exceptions.UsageError
+# A group called without a command shows its help by raising this (click >= 8.2): left alone.
+NoArgsIsHelpError: Any = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 err = Console(stderr=True)
 _STATE = {"debug": False}
@@ -53,12 +66,35 @@ def describe(exc: BaseException) -> tuple[str, int]:
     return f"{type(exc).__name__}: {text} (run with --debug for the traceback)", 1
 
 
+def _usage_line(exc: UsageError) -> typer.Exit:
+    """typer's usage box for `exc`, as one `error:` line naming the command's --help."""
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    return fail(exc.format_message().rstrip() + where, exc.exit_code)
+
+
 class ErrorReportingGroup(TyperGroup):
     """The top-level group: an exception a command did not handle becomes one line (see module doc)."""
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        # The top level's own options (`whisper-assets --bogus`): parsed before --debug is known.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            if "--debug" in args:
+                raise
+            raise _usage_line(exc) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:  # a group without a command: its help
+            raise
+        except UsageError as exc:  # a command's options and arguments, an unknown command
+            if debug_enabled():
+                raise
+            raise _usage_line(exc) from None
         except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):  # typer's own reporting
             raise
         except Exception as exc:
