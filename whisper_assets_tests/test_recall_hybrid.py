@@ -94,3 +94,15 @@ def test_catch_up_questions_name_no_topic(own_engine, embedder):  # noqa: F811
         result = ask(own_engine, question, user=USER, embedder=embedder)
         assert result.related == [], question
         assert [s.day for s in result.summaries] == [date(2025, 10, 2), date(2025, 11, 8)], question
+
+
+def test_context_of_a_question_found_in_messages_only(own_engine, embedder):  # noqa: F811
+    corpus = Corpus(embedder)
+    with own_engine.begin() as conn:
+        corpus.add(conn, BOT, USER, date(2025, 11, 8), "The user baked bread with a new sourdough starter.")
+        _messages(corpus, conn, USER)
+    result = ask(own_engine, "what did the mechanic swap on the camper van?", user=USER, embedder=embedder,
+                 min_score=0.9)  # no summary is close enough: the answer is in a past message
+    assert result.related == [] and result.messages and result.summaries == []
+    context = result.as_context()
+    assert "carburettor" in context and "Conversations: none stored" not in context

@@ -74,8 +74,9 @@ def render_context(result: RecallResult, max_chars: int = DEFAULT_CONTEXT_CHARS)
         order = [fact_section, history_section, conv_section, related_section, said_section]
         drop_first = [said_section, related_section, history_section, fact_section, conv_section]
     else:  # no time named: what matches the question matters more than what was recent
-        conv_section = [conv_title, convs, 0, bool(convs) or not related]
-        if not convs and not related:
+        # recall() leaves the recent ones out when the question found its own summaries or messages
+        conv_section = [conv_title, convs, 0, bool(convs) or not (related or said)]
+        if not convs and not related and not said:
             conv_section[0] = "Conversations: none stored."
         order = [fact_section, history_section, related_section, conv_section, said_section]
         drop_first = [conv_section, said_section, history_section, fact_section, related_section]
