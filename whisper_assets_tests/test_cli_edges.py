@@ -193,3 +193,15 @@ def test_debug_keeps_the_usage_box_and_help_is_still_help(tmp_path, monkeypatch)
     for args in ([], ["db"], ["eval"], ["backfill", "--help"]):
         shown = runner.invoke(app, args, prog_name="whisper-assets")
         assert "Usage:" in shown.output and "error:" not in shown.output, shown.output
+
+
+# -- an invalid setting: one line, printed as it is ---------------------------------------------------
+
+@pytest.mark.parametrize("command", [["status"], ["enrich"], ["backfill", "--from", "2022-01-01", "--to", "2022-01-02"]])
+def test_an_invalid_setting_is_one_line_with_its_value_intact(tmp_path, monkeypatch, command):
+    """A value with brackets is shown as given (not read as console markup), on one line however long."""
+    monkeypatch.setenv("WHISPER_DATA_DIR", str(tmp_path / "w"))
+    monkeypatch.setenv("WHISPER_FIRST_DAY", "[bold]2022")
+    result = runner.invoke(app, command, terminal_width=60)
+    assert result.exit_code == 2, result.output
+    one_error_line(result, "WHISPER_FIRST_DAY", "'[bold]2022' is not a YYYY-MM-DD date")
