@@ -205,3 +205,12 @@ def test_an_invalid_setting_is_one_line_with_its_value_intact(tmp_path, monkeypa
     result = runner.invoke(app, command, terminal_width=60)
     assert result.exit_code == 2, result.output
     one_error_line(result, "WHISPER_FIRST_DAY", "'[bold]2022' is not a YYYY-MM-DD date")
+
+
+def test_an_unknown_ingest_format_is_one_line_as_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("WHISPER_DATA_DIR", str(tmp_path / "w"))
+    data = tmp_path / "m.jsonl"
+    data.write_text("")
+    result = runner.invoke(app, ["ingest", str(data), "--format", "[bold]csv"])
+    assert result.exit_code == 2, result.output
+    one_error_line(result, "unknown format '[bold]csv': use auto, jsonl or locomo")

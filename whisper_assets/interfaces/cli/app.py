@@ -91,8 +91,7 @@ def ingest_cmd(
     Bad records are reported with their location and skipped; the good ones are stored, and the
     command then exits 1. Messages already stored with the same content are left as they are."""
     if fmt not in ("auto", "jsonl", "locomo"):
-        err.print(f"[red]error:[/red] unknown format {fmt!r}: use auto, jsonl or locomo")
-        raise typer.Exit(2)
+        raise fail(f"unknown format {fmt!r}: use auto, jsonl or locomo")
     if _ingest(file, fmt, _settings()):
         raise typer.Exit(1)
 
