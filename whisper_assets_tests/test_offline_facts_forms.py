@@ -43,3 +43,21 @@ def test_never_garbled(message: str, unwanted: str) -> None:
         assert not any(f.endswith(unwanted) for f in found), found
     else:
         assert unwanted not in found, found
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("I'm organizing a book swap at the library.", "is organizing a book swap at the library"),
+    ("I'm writing a novel about my grandmother.", "is writing a novel about their grandmother"),
+    ("I've been volunteering at the animal shelter.", "volunteers at the animal shelter"),
+    ("I built a new website for my bakery.", "built a new website for their bakery"),
+])
+def test_projects_of_the_users_own(message: str, expected: str) -> None:
+    assert expected in texts(message), texts(message)
+
+
+@pytest.mark.parametrize("message", [
+    "I'm organizing my closet.", "I'm writing an email to my boss.", "I'm putting together the crib tonight.",
+    "I made a new friend at the gym.",
+])
+def test_chores_are_no_projects(message: str) -> None:
+    assert texts(message) == set()

@@ -85,7 +85,7 @@ def _h_made_thing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     if det in {"this", "that", "some"}:
         det = "some" if det == "some" else "a"
     obj = _free_object(rest, max_words=5)
-    if obj is None or obj.split()[0].lower() in {"lot", "few", "couple", "bit", "new"}:
+    if obj is None or obj.split()[0].lower() in {"lot", "few", "couple", "bit"}:
         return []
     head = _PREP_RE.split(obj, 1)[0].split()[-1].lower()
     if head in _MADE_NOT or head.rstrip("s") in _MADE_NOT or _SPECIES_RE.search(obj):
@@ -162,10 +162,15 @@ def _h_started_venture(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]
 
 # Ongoing projects: "I'm training for a marathon", "I'm saving for a house".
 _ONGOING = {"training for": Category.PLAN, "preparing for": Category.PLAN, "saving for": Category.PLAN,
-            "saving up for": Category.PLAN, "working on": Category.OTHER, "researching": Category.OTHER}
+            "saving up for": Category.PLAN, "working on": Category.OTHER, "researching": Category.OTHER,
+            "organizing": Category.PLAN, "organising": Category.PLAN, "putting together": Category.PLAN,
+            "writing": Category.HOBBY, "renovating": Category.OTHER}
+# Verbs of the user's own projects that say something only with a worthwhile object: an event to
+# organise ("a book swap", not "my closet"), a work to write ("a novel", not "an email").
+_NEEDS_EVENT = frozenset({"organizing", "organising", "putting together"})
 
 
-@_rule("ongoing", "training preparing saving working researching", r"\b(?P<subj>i'm|im|i\s+am|we're|we\s+are)\s+" + ADV + r"(?P<verb>training\s+for|preparing\s+for|saving\s+(?:up\s+)?for|working\s+on|researching)\s+(?P<det>a|an|my|our|the)\s+")
+@_rule("ongoing", "training preparing saving working researching organizing organising putting writing renovating", r"\b(?P<subj>i'm|im|i\s+am|we're|we\s+are)\s+" + ADV + r"(?P<verb>training\s+for|preparing\s+for|saving\s+(?:up\s+)?for|working\s+on|researching|organi[sz]ing|putting\s+together|writing|renovating)\s+(?P<det>a|an|my|our|the)\s+")
 def _h_ongoing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     obj = _free_object(m.group("det") + " " + rest, max_words=7)
     if obj is None or len(obj.split()) < 2:
@@ -173,6 +178,8 @@ def _h_ongoing(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     verb = " ".join(m.group("verb").lower().split())
     head = _PREP_RE.split(obj, 1)[0].split()[-1].lower()
     if verb == "working on" and head in {"it", "myself", "things", "stuff", "that", "something", "project", "thing"}:
+        return []
+    if verb in _NEEDS_EVENT and not _EVENT_RE.search(obj) or verb == "writing" and head.rstrip("s") in _MADE_NOT:
         return []
     conf = _subj_conf(m)
     return [(_ONGOING[verb], f"is {verb} {obj}", conf)]

@@ -13,7 +13,7 @@ from whisper_assets.core.llm.offline_facts.objects import (
     _PURPOSE_SPLIT_RE, _article, _free_object, _is_gerund, _third_person,
 )
 from whisper_assets.core.llm.offline_facts.registry import (
-    ADV, IM, IWE, _Ctx, _Rule, Emit, _subj_conf, rule_registrar,
+    ADV, IM, IVE, IWE, _Ctx, _Rule, Emit, _subj_conf, rule_registrar,
 )
 from whisper_assets.core.llm.offline_facts.text import _norm_space
 from whisper_assets.core.llm.schemas import Category
@@ -185,7 +185,7 @@ def _h_hobby_verb(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     return [(category, f"{_third_person(verb if verb != 'practise' else 'practice')} {obj}", EXPLICIT)]
 
 
-@_rule("volunteer", "volunteer", r"\bi\s+" + ADV + r"volunteer\s+(?P<prep>at|with|for)\s+")
+@_rule("volunteer", "volunteer volunteering", r"(?:\bi\s+" + ADV + r"volunteer|" + IVE + r"been\s+volunteering)\s+(?P<prep>at|with|for)\s+")
 def _h_volunteer(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     obj = _free_object(rest, max_words=6)
     if obj is None:
