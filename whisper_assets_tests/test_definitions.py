@@ -197,3 +197,13 @@ def test_the_code_location_keeps_its_name():
         "module_name"] == location
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dagster"]["module_name"] == location
     assert f'"-m", "{location}"' in (ROOT / "whisper_assets/interfaces/cli/app.py").read_text()
+
+
+@pytest.mark.parametrize("backend", ["offline", "openai"])
+def test_the_llm_kind_is_the_configured_backend(default_env, backend):
+    """The UI's kinds of the LLM-written assets name WHISPER_LLM_BACKEND's backend, not always OpenAI."""
+    graph = build_definitions(load_settings(llm_backend=backend)).resolve_asset_graph()
+    kinds = {str(key.to_user_string()): graph.get(key).kinds for key in graph.get_all_asset_keys()}
+    assert kinds["extracted_facts"] == kinds["windowed_summaries"] == {"postgres", backend}
+    assert all({"offline", "openai"}.isdisjoint(k) for name, k in kinds.items()
+               if name not in ("extracted_facts", "windowed_summaries"))

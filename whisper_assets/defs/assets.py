@@ -29,6 +29,10 @@ from whisper_assets.stores.repository import consolidation as consolidation_repo
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is beta in 1.13
 
+# The LLM's kind in the UI: declared as the OpenAI one; `with_llm_kind` (build_definitions) sets the
+# configured backend's (WHISPER_LLM_BACKEND), so the UI shows the backend that actually runs.
+LLM_KIND = "openai"
+
 # Runs cover many partitions (launching a run costs seconds); a month of one bot is one run.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
 
@@ -73,12 +77,12 @@ def pending_messages(context: dg.AssetExecutionContext, stores: StoresResource) 
 @dg.multi_asset(
     outs={
         "extracted_facts": dg.AssetOut(
-            io_manager_key="postgres_io", group_name=GROUP, owners=OWNERS, kinds={"postgres", "openai"},
+            io_manager_key="postgres_io", group_name=GROUP, owners=OWNERS, kinds={"postgres", LLM_KIND},
             metadata=table_metadata("fact_observations"),
             description="Facts per user from the bot-day's user turns (table fact_observations), each grounded "
             "in the user's own cited turns. Written by enrich_messages, one LLM pass with the summaries."),
         "windowed_summaries": dg.AssetOut(
-            io_manager_key="postgres_io", group_name=GROUP, owners=OWNERS, kinds={"postgres", "openai"},
+            io_manager_key="postgres_io", group_name=GROUP, owners=OWNERS, kinds={"postgres", LLM_KIND},
             metadata=table_metadata("conversation_summaries"),
             description="One summary per user per 24-hour UTC window (table conversation_summaries). "
             "Written by enrich_messages, one LLM pass with the facts."),
@@ -238,3 +242,14 @@ def completed_messages(context: dg.AssetExecutionContext, stores: StoresResource
 
 
 ASSETS = [pending_messages, enrich_messages, user_facts, summary_embeddings, completed_messages]
+
+
+def with_llm_kind(assets: Sequence[dg.AssetsDefinition], backend: str) -> list[dg.AssetsDefinition]:
+    """`assets` with the LLM's kind replaced by `backend` ("offline" | "openai"), the others unchanged."""
+    if backend == LLM_KIND:
+        return list(assets)
+
+    def swapped(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return spec.replace_attributes(kinds=(spec.kinds - {LLM_KIND}) | {backend}) if LLM_KIND in spec.kinds else spec
+
+    return [a.map_asset_specs(swapped) if any(LLM_KIND in s.kinds for s in a.specs) else a for a in assets]

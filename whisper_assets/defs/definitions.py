@@ -10,7 +10,7 @@ overrides and resolve the rest of the settings from the environment of the proce
 import dagster as dg
 
 from whisper_assets.core.settings import Settings
-from whisper_assets.defs.assets import ASSETS
+from whisper_assets.defs.assets import ASSETS, with_llm_kind
 from whisper_assets.defs.checks import CHECKS
 from whisper_assets.defs.io_manager import PostgresPartitionIOManager
 from whisper_assets.defs.jobs import JOBS
@@ -35,8 +35,10 @@ def build_definitions(
     """Everything Dagster serves, the sensor built from `settings`; `stores`/`llm` replace the
     default resources (tests, the CLI's in-process runs)."""
     return dg.Definitions(
-        # Code references: the UI links each asset to its definition (file and line).
-        assets=dg.with_source_code_references(with_first_day(ASSETS, settings.first_day)),
+        # Code references: the UI links each asset to its definition (file and line). The LLM's kind
+        # is the configured backend's.
+        assets=dg.with_source_code_references(
+            with_llm_kind(with_first_day(ASSETS, settings.first_day), settings.llm_backend)),
         asset_checks=CHECKS,
         jobs=JOBS,
         sensors=[build_qdrant_pending_sensor(settings)],
