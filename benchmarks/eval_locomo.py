@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whisper_assets.core.embedding import get_embedder  # noqa: E402
-from whisper_assets.core.settings import load_settings  # noqa: E402
+from whisper_assets.core.settings import load_settings, stores_not_opened  # noqa: E402
 from whisper_assets.interfaces.evaluation import spc  # noqa: E402
 from whisper_assets.interfaces.evaluation.combined import side_by_side, spc_headline  # noqa: E402
 from whisper_assets.interfaces.evaluation.locomo import evaluate  # noqa: E402
@@ -121,4 +121,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with stores_not_opened():  # temporary workspaces of its own: no notice about the default stores
+        main()
