@@ -108,6 +108,10 @@ def summary_problems(
 def uncovered_messages(
     messages: Sequence[StagedMessage], summaries: Sequence[Summary], skipped: dict[str, str]
 ) -> list[str]:
-    """Ids of messages neither enriched (a summary's source) nor deliberately skipped with a reason."""
+    """Ids of messages neither enriched nor deliberately skipped with a reason. Enriched: a summary's
+    source, or a turn of a window its user's summary was written from (a summary cites only the
+    turns it draws on, yet it read them all)."""
     covered = {mid for s in summaries for mid in s.source_message_ids}
-    return [m.message_id for m in messages if m.message_id not in covered and not skipped.get(m.message_id)]
+    windows = [(s.user_id, s.start_timestamp, s.end_timestamp) for s in summaries]
+    return [m.message_id for m in messages if m.message_id not in covered and not skipped.get(m.message_id)
+            and not any(user == m.user_id and start <= m.ts < end for user, start, end in windows)]
