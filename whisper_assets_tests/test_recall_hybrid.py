@@ -96,6 +96,17 @@ def test_catch_up_questions_name_no_topic(own_engine, embedder):  # noqa: F811
         assert [s.day for s in result.summaries] == [date(2025, 10, 2), date(2025, 11, 8)], question
 
 
+def test_a_message_close_in_meaning_but_sharing_no_word_leaves_the_recent_summaries(own_engine, embedder):  # noqa: F811
+    corpus = Corpus(embedder)
+    with own_engine.begin() as conn:
+        corpus.add(conn, BOT, USER, date(2025, 11, 8), "The user baked bread with a new sourdough starter.")
+        corpus.say(conn, BOT, USER, datetime(2025, 11, 9, 9, tzinfo=timezone.utc), "nope, none at all")
+    result = ask(own_engine, "do I have any allergies?", user=USER, embedder=embedder, min_score=0.9,
+                 message_min_score=-1.0)
+    assert [m.text for m in result.messages] == ["nope, none at all"]
+    assert [s.day for s in result.summaries] == [date(2025, 11, 8)]
+
+
 def test_context_of_a_question_found_in_messages_only(own_engine, embedder):  # noqa: F811
     corpus = Corpus(embedder)
     with own_engine.begin() as conn:

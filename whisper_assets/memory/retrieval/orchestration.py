@@ -16,11 +16,11 @@
 - summaries: those overlapping the time range the query names (`resolve_time_range(query, now,
   tz)`: "last week", "yesterday", "in March"... in the user's time zone `tz`, weeks from
   `week_start`), the latest `summary_limit` of them, oldest first. With no time phrase: the latest
-  `recent_limit` summaries that are not already among `related`, when the query has no content
-  words or nothing was found by meaning. A question with content words that found related
-  summaries or messages gets no summaries chosen by date alone: asked after a whole LoCoMo dev
-  conversation, the latest summaries held an evidence turn for 7 of 231 questions while taking
-  places the question's own items deserve (strict evidence recall@10 0.680 -> 0.710).
+  `recent_limit` summaries that are not already among `related`, unless the query has content
+  words and found a related summary or a past message holding one of them: then no summaries
+  chosen by date alone (asked after a whole LoCoMo dev conversation, the latest summaries held an
+  evidence turn for 7 of 231 questions while taking places the question's own items deserve:
+  strict evidence recall@10 0.680 -> 0.710).
 - related: up to `related_limit` summaries closest in meaning to the query (cosine >=
   `min_score`), best first, not repeating the time range's `summaries`; of the RERANK_POOL nearest,
   those holding the query's rarer content words move up (rank fusion, lexical.py). The query (minus its time
@@ -242,10 +242,10 @@ def _summaries_by_time(
 
 def _recent(summaries: list[SummaryItem], related: list[SummaryItem], messages: list[MessageItem], q: _Question,
             options: RecallOptions) -> list[SummaryItem]:
-    """The latest summaries, minus the related ones, when nothing chosen by date would take the
-    place of something chosen by the question: the query has no content words ("what did we talk
-    about?"), or the search by meaning found neither a summary nor a message."""
-    if q.terms and (related or messages):
+    """The latest summaries, minus the related ones, unless they would take the place of what the
+    question found: a related summary, or a past message holding one of its words. A message close
+    in meaning alone is no such find ("nope" is close to "do I have any allergies?")."""
+    if q.terms and (related or any(q.terms & content_terms(m.text) for m in messages)):
         return []
     taken = {s.start for s in related}
     keep = options.recent_limit
