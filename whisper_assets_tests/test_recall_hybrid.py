@@ -117,3 +117,11 @@ def test_context_of_a_question_found_in_messages_only(own_engine, embedder):  # 
     assert result.related == [] and result.messages and result.summaries == []
     context = result.as_context()
     assert "carburettor" in context and "Conversations: none stored" not in context
+
+
+def test_food_questions_reach_allergies_and_tastes():
+    from whisper_assets.memory.retrieval import route_categories
+
+    assert route_categories("what foods should I avoid?") == ["preference", "health"]
+    assert route_categories("is there anything I can't eat?") == ["health", "preference"]
+    assert route_categories("what's my favourite food?") == ["preference"]

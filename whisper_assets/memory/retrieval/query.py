@@ -47,7 +47,10 @@ CATEGORY_ROUTES: list[tuple[re.Pattern, tuple[Category, ...]]] = [
     (re.compile(r"\b(?:hobb(?:y|ies)|for\s+fun|free\s+time|spare\s+time|pastimes?|interests?|sports?|"
                 r"play(?:ing)?|learning)\b", re.I), (_C.HOBBY,)),
     (re.compile(r"\b(?:what\s+do\s+i\s+(?:like|love|enjoy|prefer|hate)|likes|dislikes?|favou?rites?|prefer\w*|"
-                r"hate|food|diet|vegan|vegetarian|music|movies?|films?|books?)\b", re.I), (_C.PREFERENCE,)),
+                r"hate|foods?|diet|vegan|vegetarian|music|movies?|films?|books?)\b", re.I), (_C.PREFERENCE,)),
+    # what the user must not eat or do: allergies and conditions first ("what foods should I avoid?")
+    (re.compile(r"\b(?:avoid|can'?t\s+(?:eat|have|drink)|cannot\s+(?:eat|have|drink)|intoleran\w*)\b", re.I),
+     (_C.HEALTH, _C.PREFERENCE)),
     (re.compile(r"\b(?:health\w*|allerg\w*|sick|illness|injur\w*|conditions?|doctors?|medical|medications?|"
                 r"medicine|diagnos\w*|pain)\b", re.I), (_C.HEALTH,)),
     (re.compile(r"\b(?:plans?|planning|planned|goals?|upcoming|going\s+to|intend\w*|hop(?:e|ing)\s+to)\b", re.I),
