@@ -15,9 +15,9 @@ otherwise, 0 = Monday ... 6 = Sunday; every range covers whole local days):
 | yesterday, last night / the day before yesterday / tomorrow | that day |
 | N days ago | that day |
 | this week / last (previous) week / next week | the calendar week (Monday to Sunday) |
-| N weeks ago ("a week ago", "two weeks ago") | the calendar week containing today - N weeks |
-| this / last / next month, N months ago | that calendar month |
-| this / last / next year, N years ago | that calendar year |
+| N weeks ago ("a week ago", "two weeks ago"), the week before last | the calendar week containing today - N weeks (2) |
+| this / last / next month, N months ago, the month before last | that calendar month |
+| this / last / next year, N years ago, the year before last | that calendar year |
 | this / last / next century | years 2000-2099, 1900-1999, 2100-2199 (for today in 2000-2099) |
 | past week, in/over the last week, the last (past) N days/weeks/months/years | rolling: from the local day N units before today through today |
 | recently, lately, these days | rolling 7 days through today |
@@ -209,6 +209,10 @@ def _h_relative_unit(m: re.Match, c: _Ctx) -> DayRange:
     return c.calendar_unit(m.group("unit").lower(), back)
 
 
+def _h_before_last(m: re.Match, c: _Ctx) -> DayRange:
+    return c.calendar_unit(m.group("unit").lower(), 2)
+
+
 def _h_ago(m: re.Match, c: _Ctx) -> DayRange:
     return c.calendar_unit(_unit_word(m), _number(m.group("n")))
 
@@ -351,6 +355,8 @@ _RULES: list[tuple[re.Pattern, Handler]] = [
     (re.compile(rf"\b(?:in|over|during|within|for)\s+the\s+(?:last|past)\s+{_UNIT}\b", _F), _h_rolling_one),
     (re.compile(rf"\b(?:the\s+)?past\s+{_UNIT}\b", _F), _h_rolling_one),
     (re.compile(r"\b(?:recently|lately|these\s+days)\b", _F), _h_recent),
+    (re.compile(r"\bthe\s+(?P<unit>week|month|year)\s+before\s+last\b", _F),
+     _h_before_last),
     (re.compile(r"\b(?P<rel>this|current|last|previous|next)\s+(?P<unit>week|month|year|century)\b", _F),
      _h_relative_unit),
     (re.compile(rf"\b{_NUM}\s+{_UNIT}\s+ago\b", _F), _h_ago),
