@@ -125,3 +125,10 @@ def test_food_questions_reach_allergies_and_tastes():
     assert route_categories("what foods should I avoid?") == ["preference", "health"]
     assert route_categories("is there anything I can't eat?") == ["health", "preference"]
     assert route_categories("what's my favourite food?") == ["preference"]
+
+
+def test_a_talk_given_is_a_topic_a_talk_had_is_not():
+    from whisper_assets.memory.retrieval import content_terms
+
+    assert content_terms("how was my talk?") == {"talk"}
+    assert content_terms("what did we talk about?") == set()

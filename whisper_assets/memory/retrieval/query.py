@@ -124,9 +124,16 @@ def _stem(word: str) -> str:
 
 
 def content_terms(text: str) -> set[str]:
-    """Stemmed content words (contractions cut, stopwords and one-letter words dropped)."""
-    words = (_CONTRACTION.sub("", w) for w in _WORD.findall(text.lower()))
-    return {_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1}
+    """Stemmed content words (contractions cut, stopwords and one-letter words dropped). A word about
+    the conversation is a topic when a determiner makes it a thing: "how was my talk?"."""
+    words = [_CONTRACTION.sub("", w) for w in _WORD.findall(text.lower())]
+    return {_stem(w) for i, w in enumerate(words) if len(w) > 1 and (
+        w not in _STOPWORDS or w in _EVENT_WORDS and i and words[i - 1] in _DETERMINERS)}
+
+
+# Conversation words that also name an event ("my talk at the conference"), and what makes them one.
+_EVENT_WORDS = frozenset("talk talks".split())
+_DETERMINERS = frozenset("my our the a an his her their your that this".split())
 
 
 def route_categories(text: str) -> list[Category]:
