@@ -214,3 +214,13 @@ def test_an_unknown_ingest_format_is_one_line_as_given(tmp_path, monkeypatch):
     result = runner.invoke(app, ["ingest", str(data), "--format", "[bold]csv"])
     assert result.exit_code == 2, result.output
     one_error_line(result, "unknown format '[bold]csv': use auto, jsonl or locomo")
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["status", "--bot", "nobody"], ["unknown bot 'nobody'", "known: none"]),
+    (["status", "--bot", "bad|name"], ["invalid bot name"]),
+])
+def test_status_of_an_unknown_bot_says_so_like_enrich(stores, args, needles):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    one_error_line(result, *needles)

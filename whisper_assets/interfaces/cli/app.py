@@ -102,9 +102,17 @@ def _print_status(settings: Settings, bot: str | None) -> None:
     from whisper_assets.core.messages import epoch_ms
     from whisper_assets.core.enrichment.quality import pending_lag
 
+    if bot is not None:
+        try:
+            validate_bot_name(bot)
+        except InvalidMessageError as exc:
+            raise fail(str(exc)) from None
     with open_store(settings) as store:
-        rows = store.status_by_day(bot)
+        known = store.bots()
+        rows = store.status_by_day(bot) if bot is None or bot in known else []
         lag = pending_lag(store, epoch_ms(datetime.now(timezone.utc)))
+    if bot is not None and bot not in known:  # as enrich and backfill say it
+        raise fail(f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})")
     table = Table("bot", "day", "pending", "completed", title="messages by enrichment status")
     for row in rows:
         table.add_row(row.bot_name, row.day, str(row.pending), str(row.completed))
