@@ -132,3 +132,19 @@ def test_a_talk_given_is_a_topic_a_talk_had_is_not():
 
     assert content_terms("how was my talk?") == {"talk"}
     assert content_terms("what did we talk about?") == set()
+
+
+def test_a_fact_learnt_and_ended_the_same_day_reads_until_that_day():
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from whisper_assets.memory.retrieval.context import _when
+
+    def period(start: datetime, end: datetime):
+        return SimpleNamespace(valid_from=start, valid_to=end, status="superseded", slot="job", as_of=start)
+
+    utc = ZoneInfo("UTC")
+    same = period(datetime(2026, 11, 15, 9, tzinfo=timezone.utc), datetime(2026, 11, 15, 10, tzinfo=timezone.utc))
+    assert _when(same, utc) == "until 2026-11-15, superseded"
+    longer = period(datetime(2026, 1, 6, tzinfo=timezone.utc), datetime(2026, 3, 3, tzinfo=timezone.utc))
+    assert _when(longer, utc) == "from 2026-01-06 until 2026-03-03, superseded"

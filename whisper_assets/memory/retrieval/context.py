@@ -108,8 +108,9 @@ def _when(f: FactItem, zone: tzinfo) -> str:
     def day(t: datetime) -> str:
         return f"{t.astimezone(zone):%Y-%m-%d}"
 
-    if f.valid_to is not None:
-        return f"from {day(f.valid_from)} until {day(f.valid_to)}, {f.status}"
+    if f.valid_to is not None:  # learnt and ended the same day: "until" says it all
+        since = "" if day(f.valid_from) == day(f.valid_to) else f"from {day(f.valid_from)} "
+        return f"{since}until {day(f.valid_to)}, {f.status}"
     since = f"since {day(f.valid_from)}, " if f.slot and day(f.valid_from) != day(f.as_of) else ""
     return f"{since}as of {day(f.as_of)}"
 
