@@ -224,3 +224,12 @@ def test_status_of_an_unknown_bot_says_so_like_enrich(stores, args, needles):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     one_error_line(result, *needles)
+
+
+def test_ask_with_the_openai_backend_and_no_key_says_so_first(stores, monkeypatch):
+    monkeypatch.setenv("WHISPER_LLM_BACKEND", "openai")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    result = runner.invoke(app, ["ask", "--bot", "elena", "--user", "u1", "what's new?"])
+    assert result.exit_code == 2, result.output
+    one_error_line(result, "OPENAI_API_KEY")  # and no context block before it

@@ -132,6 +132,13 @@ def ask_cmd(
         raise _fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    if settings.llm_backend == "openai":  # a missing key is said before the context, not after it
+        from whisper_assets.core.llm.openai_backend import LLMNotConfiguredError, openai_client
+
+        try:
+            openai_client(settings)
+        except LLMNotConfiguredError as exc:
+            raise _fail(str(exc)) from None
     try:
         with _semantic_store(settings) as store:
             result = recall(
@@ -156,8 +163,8 @@ def ask_cmd(
         try:
             answer = answer_from_context(settings, question, context)
         except Exception as exc:  # openai.APIError, connection errors, missing key
-            err.print(f"[red]error:[/red] the LLM did not answer: {escape(f'{type(exc).__name__}: {exc}')}",
-                      highlight=False)
+            err.print(f"[red]error:[/red] the LLM did not answer: {escape(' '.join(f'{type(exc).__name__}: {exc}'.split()))}",
+                      highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         typer.echo(f"\nAnswer: {answer}")
 
