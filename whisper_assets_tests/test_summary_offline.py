@@ -200,3 +200,12 @@ def test_statements_without_the_user_as_subject_are_left_out(said):
 
     assert candidate(said) is None
 
+
+
+def test_a_day_of_reported_news_reports_it_and_cites_only_those_turns():
+    msgs = day("Maya", ["lol the cat knocked a whole plant off the shelf", "nope", "she laughed so hard",
+                        "ferry tickets are booked now! May 2 to May 9"])
+    draft = summarize("Maya", msgs, [])
+    assert draft.text == ("Maya said the cat knocked a whole plant off the shelf. "
+                          "Maya said ferry tickets are booked now!")
+    assert set(draft.message_ids) == {msgs[0].message_id, msgs[3].message_id}

@@ -19,7 +19,7 @@ from whisper_assets.core.llm.offline_facts import Turn, extract_facts
 from whisper_assets.core.llm.offline_summary import summarize
 
 OFFLINE_MODEL = "offline-rules-v1"
-OFFLINE_PROMPT_VERSION = "offline-v4"  # v2: third-person summaries citing their turns; v3: endings, subjects restored; v4: titles, lists, goals, unborn children, mixed breeds
+OFFLINE_PROMPT_VERSION = "offline-v4"  # v2: third-person summaries citing their turns; v3: endings, subjects restored; v4: titles, lists, goals, unborn children, mixed breeds; news told without "I" reported in summaries
 _WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'’-]{3,}")
 _STOP = ENGLISH_STOP_WORDS | {
     "just", "like", "really", "yeah", "thanks", "thank", "okay", "pretty", "today", "tomorrow",

@@ -38,10 +38,13 @@ _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
 _OPENER = re.compile(
     r"^(?:(?:yeah|yes|yep|yup|no|nope|oh|ooh|well|so|actually|honestly|haha+|hah|lol|wow|hey|hi|hello|ah|aw+|"
     r"um+|uh+|hmm+|anyway|anyways|btw|by the way|omg|ok|okay|sure|right|totally|man|dude|gosh|"
-    r"oh my gosh|oh man|you know what|guess what|thanks|thank you|and|but|plus|also)\b[\s,!.:;-]*)+",
+    r"oh my gosh|oh man|you know what|guess what|thanks|thank you|and|but|plus|also|update|news|"
+    r"quick update)\b[\s,!.:;-]*)+",
     re.IGNORECASE,
 )
 _LOWER_I = re.compile(r"\bi(?=\b(?!-))")
+_LAUGHTER = re.compile(r"\s*\b(?:lol+|lmao|lmfao|rofl|haha+|hehe+|xd)\b", re.IGNORECASE)
+_REPEATED_MARK = re.compile(r"([!?.])[!?.]+(?=\s|$)")  # "done!!" -> "done!"; "..." is a cut, kept as "."
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur|let's|let us)\b", re.IGNORECASE)
 # Said to the other side by name ("..., Sam!", "Sam, ...") or to close the chat: not the user's news.
 _VOCATIVE = re.compile(r",\s*[A-Z][a-z]+[.!]*$|^[A-Z][a-z]+,")
@@ -101,7 +104,8 @@ def _clean(text: str) -> str:
     for pattern, repl in _SLANG:
         text = pattern.sub(repl, text)
     text = _LOWER_I.sub("I", text)  # chat's lower-case "i", "i'm"
-    return " ".join(text.split())
+    text = _LAUGHTER.sub("", text)  # "Gaston is sulking lol" -> "Gaston is sulking"
+    return " ".join(_REPEATED_MARK.sub(r"\1", text).split())
 
 
 def _sentences(text: str) -> list[str]:
@@ -126,6 +130,30 @@ def candidate(sentence: str) -> str | None:
         cut = max((i for i, w in enumerate(words) if w.endswith((",", ";")) and i >= 8), default=None)
         s = " ".join(words[: cut + 1] if cut is not None else words).rstrip(",;")
     return s
+
+
+def reportable(sentence: str) -> str | None:
+    """A sentence of the user's that says something without being about the user ("Biscuit stole a
+    bagel off the counter", "flight is booked now"), for a day with no first-person statement: it is
+    reported ("Maya said ..."). None for a question, something said to the other side, a fragment,
+    or a sentence whose subject was left out or is a pronoun (reported, it would lose its subject)."""
+    s = _OPENER.sub("", _clean(sentence)).strip(" ,;:-")
+    if not s or s.endswith("?") or _SECOND_PERSON.search(s) or _VOCATIVE.search(s) or _CLOSER.search(s):
+        return None
+    words = s.split()
+    first = words[0].lower().strip(",")
+    if len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
+            first in _PAST or first.endswith(("ed", "ing"))):
+        return None
+    return s
+
+
+# Words that leave a reported sentence without its subject: verbs, pronouns, links to what came before.
+_NO_REPORT_START = frozenset(
+    "is am are was were be been being has have had do does did can could will would should might must may "
+    "he she it they them he's she's it's they're there that this these those which who and but or so then "
+    "because also just still really too not no yes yeah yep nope".split()
+)
 
 
 def _with_subject(s: str) -> str | None:
@@ -289,6 +317,10 @@ def _best_sentence(message: BatchMessage, fact_sources: set[str]) -> _Pick | Non
     return best
 
 
+def _first_reportable(message: BatchMessage) -> str | None:
+    return next((r for s in _sentences(message.content) if (r := reportable(s))), None)
+
+
 def _representative(messages: Sequence[BatchMessage], usable: list[int], k: int) -> list[int]:
     """Up to k of `usable` turns near the day's centroid and far from each other (MMR), in time order."""
     if len(usable) <= k:
@@ -358,6 +390,11 @@ def summarize(user_id: str, messages: Sequence[BatchMessage], facts: Sequence[Fa
         sentences.append(text)
         words += n
         cited.add(messages[i].message_id)
+    if not sentences:  # nothing the user said of themselves: what they reported, else the day's size
+        reported = {i: r for i, m in enumerate(messages) for r in [_first_reportable(m)] if r}
+        for i in _representative(messages, sorted(reported), summary_turns(len(messages))):
+            sentences.append(third_person_sentence(reported[i], name, lower_words))
+            cited.add(messages[i].message_id)
     if not sentences:
         about = f" about {' and '.join(topics[:2])}" if topics else ""
         noun = "message" if len(messages) == 1 else "messages"
