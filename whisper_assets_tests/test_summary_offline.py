@@ -209,3 +209,10 @@ def test_a_day_of_reported_news_reports_it_and_cites_only_those_turns():
     assert draft.text == ("Maya said the cat knocked a whole plant off the shelf. "
                           "Maya said ferry tickets are booked now!")
     assert set(draft.message_ids) == {msgs[0].message_id, msgs[3].message_id}
+
+
+def test_sentences_that_point_back_are_left_out_and_closing_fillers_dropped():
+    from whisper_assets.core.llm.offline_summary import candidate
+
+    assert candidate("I ended up buying the blue one.") is None
+    assert candidate("I finally planted the tomatoes though.") == "I finally planted the tomatoes."

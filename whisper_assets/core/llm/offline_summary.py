@@ -124,12 +124,20 @@ def candidate(sentence: str) -> str | None:
     s = _with_subject(s)
     if s is None or len(s.split()) < 4 or len(set(_content_words(s))) < 2:
         return None  # "I did a thing" says nothing a summary can keep
+    s = _TRAILING_FILLER.sub("", s)
+    if _POINTS_BACK.search(s):
+        return None  # "I live near the Hawthorne one": what "one" is was said before
     words = s.split()
     if len(words) > MAX_SENTENCE_WORDS:  # cut at a clause boundary near the limit
         words = words[:MAX_SENTENCE_WORDS]
         cut = max((i for i, w in enumerate(words) if w.endswith((",", ";")) and i >= 8), default=None)
         s = " ".join(words[: cut + 1] if cut is not None else words).rstrip(",;")
     return s
+
+
+# A last word that points back at something said earlier; a filler that closes a spoken sentence.
+_POINTS_BACK = re.compile(r"\b(?:one|ones|it|that|this|these|those|them|there)[.!]?$", re.IGNORECASE)
+_TRAILING_FILLER = re.compile(r"[\s,]+(?:though|tho|anyway|anyways|honestly)(?=[.!]?$)", re.IGNORECASE)
 
 
 def reportable(sentence: str) -> str | None:
@@ -140,9 +148,10 @@ def reportable(sentence: str) -> str | None:
     s = _OPENER.sub("", _clean(sentence)).strip(" ,;:-")
     if not s or s.endswith("?") or _SECOND_PERSON.search(s) or _VOCATIVE.search(s) or _CLOSER.search(s):
         return None
+    s = _TRAILING_FILLER.sub("", s)
     words = s.split()
     first = words[0].lower().strip(",")
-    if len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
+    if _POINTS_BACK.search(s) or len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
             first in _PAST or first.endswith(("ed", "ing"))):
         return None
     return s
