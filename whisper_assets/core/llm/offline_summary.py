@@ -125,7 +125,7 @@ def candidate(sentence: str) -> str | None:
     if s is None or len(s.split()) < 4 or len(set(_content_words(s))) < 2:
         return None  # "I did a thing" says nothing a summary can keep
     s = _TRAILING_FILLER.sub("", s)
-    if _POINTS_BACK.search(s):
+    if _POINTS_BACK.search(s) and len(s.split()) <= _SHORT:
         return None  # "I live near the Hawthorne one": what "one" is was said before
     words = s.split()
     if len(words) > MAX_SENTENCE_WORDS:  # cut at a clause boundary near the limit
@@ -136,6 +136,8 @@ def candidate(sentence: str) -> str | None:
 
 
 # A last word that points back at something said earlier; a filler that closes a spoken sentence.
+# A short sentence is about its last word; a longer one ("... and loved every bit of it") says more.
+_SHORT = 7
 _POINTS_BACK = re.compile(r"\b(?:one|ones|it|that|this|these|those|them|there)[.!]?$", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"[\s,]+(?:though|tho|anyway|anyways|honestly)(?=[.!]?$)", re.IGNORECASE)
 
@@ -151,7 +153,7 @@ def reportable(sentence: str) -> str | None:
     s = _TRAILING_FILLER.sub("", s)
     words = s.split()
     first = words[0].lower().strip(",")
-    if _POINTS_BACK.search(s) or len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
+    if _POINTS_BACK.search(s) and len(words) <= _SHORT or len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
             first in _PAST or first.endswith(("ed", "ing"))):
         return None
     return s
