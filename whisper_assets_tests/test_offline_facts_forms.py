@@ -61,3 +61,12 @@ def test_projects_of_the_users_own(message: str, expected: str) -> None:
 ])
 def test_chores_are_no_projects(message: str) -> None:
     assert texts(message) == set()
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("I like all kinds of music, but my favorite is jazz.", "favourite music is jazz"),
+    ("I enjoy all sorts of food and my favorite has to be sushi.", "favourite food is sushi"),
+    ("I read all kinds of books but my favorite one is Dune.", "favourite book is Dune"),
+])
+def test_the_favourite_after_all_kinds_of_things(message: str, expected: str) -> None:
+    assert expected in texts(message), texts(message)

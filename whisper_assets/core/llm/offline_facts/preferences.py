@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from whisper_assets.core.llm.offline_facts import inflection
 from whisper_assets.core.llm.offline_facts.guards import _NEGATION_RE, _UNREAL_RE, EXPLICIT, INDIRECT
 from whisper_assets.core.llm.offline_facts.lexicons import _DIETS, _HOBBY_GERUNDS
 from whisper_assets.core.llm.offline_facts.objects import _DEICTIC_RE, _YOU_RE, _free_object, _tidy
@@ -33,6 +34,22 @@ def _h_favourite_is(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     if obj.split()[0].lower() in {"a", "an", "their", "when", "to"}:
         return []  # "my favourite part is when ...", "my favourite thing is to ..."
     return [(Category.PREFERENCE, f"favourite {kind} is {obj}", _subj_conf(m) if m.group("poss").lower() == "my" else INDIRECT)]
+
+
+@_rule(
+    "favourite_of_kinds",
+    "favorite favourite fave fav",
+    r"\ball\s+(?:kinds|sorts|types)\s+of\s+(?P<kind>[a-z]+(?:\s+[a-z]+)?)\b[^.!?;]{0,40}?(?:,\s*|\s)(?:but|and|though)\s+"
+    r"(?:I\s+think\s+)?my\s+(?:absolute\s+|all[- ]time\s+)?(?:favou?rite|fave?)(?:\s+one)?\s+"
+    r"(?:is|are|has\s+to\s+be|would\s+be|'s)\s+",
+)
+def _h_favourite_of_kinds(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
+    """"I like all kinds of music, but my favourite is jazz": the kind named before the favourite."""
+    kind = inflection.singular(m.group("kind").lower().split()[-1])
+    obj = _free_object(rest, max_words=6)
+    if obj is None or kind in _FAV_SKIP or obj.split()[0].lower() in {"a", "an", "their", "when", "to"}:
+        return []
+    return [(Category.PREFERENCE, f"favourite {kind} is {obj}", EXPLICIT)]
 
 
 @_rule(
