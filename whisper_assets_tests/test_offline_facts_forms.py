@@ -34,6 +34,8 @@ def test_kept_as_said(message: str, expected: str) -> None:
     ("I like Sleepless In Seattle Again.", "likes Sleepless In Seattle"),  # never cut inside a title
     ("I can't wait for my baby to be born in March!", "has a baby"),
     ("We are counting the days until my son is born.", "has a son"),
+    ("My old pickup truck? It's my baby.", "has a baby"),
+    ("That guitar is really my baby.", "has a baby"),
     ("I love Tame Impala, Khruangbin, and Bonobo.", "loves Tame Impala, Khruangbin"),
     ("I visited Lisbon, Porto, and Faro last summer.", "visited Lisbon, Porto"),
 ])

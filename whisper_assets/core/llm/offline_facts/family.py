@@ -37,6 +37,7 @@ def _rel_phrase(adjs: str, rel: str) -> tuple[str, bool]:
 
 
 _CHILDREN = frozenset({"kid", "kids", "baby", "child", "children", "son", "daughter", "twins"})
+_ENDEARMENT_RE = re.compile(r"(?:'s|\bis|\bwas|\bare)\s+(?:\w+\s+)?my\s+(?:little\s+|first\s+|other\s+)?baby\b", re.I)
 
 
 @_rule(
@@ -52,6 +53,8 @@ def _h_my_relative(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
         return []
     if rel in _CHILDREN and _UNBORN_RE.search(ctx.sentence):
         return []  # "until my son is born": not yet a child the user has
+    if rel == "baby" and _ENDEARMENT_RE.search(ctx.sentence):
+        return []  # "that bike is my baby": a thing loved, not a child
     out: list[Emit] = []
     name = None
     if m.group("named"):
