@@ -20,6 +20,8 @@ DEFAULT_MIN_SCORE = 0.30
 # median 0.34, a quarter under 0.24) than against a summary; a question against messages of an
 # unrelated conversation scores 0.07 median, 0.21 at the 95th percentile.
 DEFAULT_MESSAGE_MIN_SCORE = 0.20
+# A past message of fewer words is a bare reply ("nope", "me too") and is never quoted.
+MIN_MESSAGE_WORDS = 3
 # Related summaries and past messages are re-ranked lexically per recall (lexical.py): the nearest
 # this many by cosine. A round number, a few times the limits; the summaries' rows are one indexed
 # query. 40 measured no better than 20 for messages (strict evidence recall@10, LoCoMo dev).

@@ -49,7 +49,7 @@ CATEGORY_ROUTES: list[tuple[re.Pattern, tuple[Category, ...]]] = [
     (re.compile(r"\b(?:what\s+do\s+i\s+(?:like|love|enjoy|prefer|hate)|likes|dislikes?|favou?rites?|prefer\w*|"
                 r"hate|foods?|diet|vegan|vegetarian|music|movies?|films?|books?)\b", re.I), (_C.PREFERENCE,)),
     # what the user must not eat or do: allergies and conditions first ("what foods should I avoid?")
-    (re.compile(r"\b(?:avoid|can'?t\s+(?:eat|have|drink)|cannot\s+(?:eat|have|drink)|intoleran\w*)\b", re.I),
+    (re.compile(r"\b(?:avoid|(?:can['’]?t|cannot)\s+(?:i\s+)?(?:eat|have|drink)|intoleran\w*)\b", re.I),
      (_C.HEALTH, _C.PREFERENCE)),
     (re.compile(r"\b(?:health\w*|allerg\w*|sick|illness|injur\w*|conditions?|doctors?|medical|medications?|"
                 r"medicine|diagnos\w*|pain)\b", re.I), (_C.HEALTH,)),
@@ -83,7 +83,7 @@ told too under until up us very was we were what when where which while who whom
 your yours talk talked talking discuss discussed chat chatted conversation conversations mention mentioned
 speak spoke ask asked again think thought last past next ago since today yesterday week weeks month months
 year years day days don doesn didn isn aren wasn weren won haven hasn couldn wouldn shouldn let
-time times new news latest lately recently update updates catch thing things stuff
+time times new news latest lately recently earlier later update updates catch thing things stuff
 """.split())
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _CONTRACTION = re.compile(r"['’](?:s|re|ve|d|ll|m|t)$")

@@ -13,7 +13,8 @@ import numpy as np
 from whisper_assets.core.messages import epoch_ms, from_epoch_ms
 from whisper_assets.core.timephrases import TimeRange
 from whisper_assets.memory.retrieval.lexical import fused_order
-from whisper_assets.memory.retrieval.limits import MAX_MESSAGES_SCANNED, RERANK_POOL
+from whisper_assets.core.llm.guard import injection_reason
+from whisper_assets.memory.retrieval.limits import MAX_MESSAGES_SCANNED, MIN_MESSAGE_WORDS, RERANK_POOL
 from whisper_assets.memory.retrieval.models import MessageItem, SummaryItem, message_item, summary_item
 from whisper_assets.stores.repository import memories
 
@@ -93,6 +94,13 @@ def related_qdrant(
     return _fused(_summaries_for(conn, bot, user, picked, now), terms, k)
 
 
+def _worth_quoting(text: str) -> bool:
+    """A past message that can stand in a prompt on its own: not a bare reply ("nope", "me too"),
+    which reads as an answer to whatever is asked now, and nothing that reads as an instruction to
+    a model (the regex layer of the one detector, core/llm/guard)."""
+    return len(text.split()) >= MIN_MESSAGE_WORDS and injection_reason(text, paraphrases=False) is None
+
+
 def _pool(k: int, terms: set[str] | None) -> int:
     """How many of the nearest to re-rank: a pool when the query has words to re-rank by."""
     return max(k, RERANK_POOL) if terms else k
@@ -138,8 +146,9 @@ def messages_qdrant(
         p = hit.payload
         if hit.score is None or hit.score < min_score:
             break
-        out.append(message_item(bot, str(p["message_id"]), p["role"], p["content"],
-                                from_epoch_ms(int(p["ts"])), float(hit.score)))
+        if _worth_quoting(p["content"]):
+            out.append(message_item(bot, str(p["message_id"]), p["role"], p["content"],
+                                    from_epoch_ms(int(p["ts"])), float(hit.score)))
     return _fused(out, terms, k)
 
 
@@ -159,5 +168,6 @@ def messages_postgres(
         if scores[i] < min_score:
             break
         m = found.message(i)
-        out.append(message_item(bot, m.message_id, m.role, m.text, m.ts, float(scores[i])))
+        if _worth_quoting(m.text):
+            out.append(message_item(bot, m.message_id, m.role, m.text, m.ts, float(scores[i])))
     return _fused(out, terms, k)
