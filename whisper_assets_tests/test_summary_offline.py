@@ -216,3 +216,11 @@ def test_sentences_that_point_back_are_left_out_and_closing_fillers_dropped():
 
     assert candidate("I ended up buying the blue one.") is None
     assert candidate("I finally planted the tomatoes though.") == "I finally planted the tomatoes."
+
+
+def test_replies_that_lean_on_their_question_are_not_reported():
+    from whisper_assets.core.llm.offline_summary import reportable
+
+    assert reportable("a little bit, yeah.") is None
+    assert reportable("probably right after work, around six.") is None
+    assert reportable("A neighbour gave us a huge box of tomatoes.") == "A neighbour gave us a huge box of tomatoes."

@@ -153,7 +153,7 @@ def reportable(sentence: str) -> str | None:
     s = _TRAILING_FILLER.sub("", s)
     words = s.split()
     first = words[0].lower().strip(",")
-    if _POINTS_BACK.search(s) and len(words) <= _SHORT or len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
+    if _POINTS_BACK.search(s) and len(words) <= _SHORT or _ANSWER_TAIL.search(s) or len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
             first in _PAST or first.endswith(("ed", "ing"))):
         return None
     return s
@@ -163,8 +163,11 @@ def reportable(sentence: str) -> str | None:
 _NO_REPORT_START = frozenset(
     "is am are was were be been being has have had do does did can could will would should might must may "
     "he she it they them he's she's it's they're there that this these those which who and but or so then "
-    "because also just still really too not no yes yeah yep nope".split()
+    "because also just still really too not no yes yeah yep nope probably maybe definitely around about like "
+    "only almost usually sometimes always never kind sort".split()
 )
+# A reply that leans on the question it answers ("a little bit, yeah", "probably around 3pm").
+_ANSWER_TAIL = re.compile(r",\s*(?:yeah|yes|yep|no|nope|right|true|sure|i guess|i think)[.!]?$", re.IGNORECASE)
 
 
 def _with_subject(s: str) -> str | None:
