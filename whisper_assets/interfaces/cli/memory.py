@@ -221,7 +221,7 @@ def facts_cmd(
         since = f.valid_from.strftime("%Y-%m-%d")
         if history:
             until = f.valid_to.strftime("%Y-%m-%d") if f.valid_to else "now"
-            table.add_row(f.category, f.fact, f"{since} – {until}", f.status)
+            table.add_row(f.category, f.fact, since if until == since else f"{since} – {until}", f.status)
         else:
             table.add_row(f.category, f.fact, f"{f.confidence:.2f}", str(f.mention_count), since,
                           str(len(f.provenance.source_message_ids)))
