@@ -13,7 +13,7 @@ otherwise, 0 = Monday ... 6 = Sunday; every range covers whole local days):
 |---|---|
 | today, tonight, this morning/afternoon/evening | today |
 | yesterday, last night / the day before yesterday / tomorrow | that day |
-| N days ago | that day |
+| N days ago | that day ("a few" / "a couple of" days ago: from the day before to the day after 3 / 2 days ago) |
 | this week / last (previous) week / next week | the calendar week (Monday to Sunday) |
 | N weeks ago ("a week ago", "two weeks ago"), the week before last | the calendar week containing today - N weeks (2) |
 | this / last / next month, N months ago, the month before last | that calendar month |
@@ -214,7 +214,13 @@ def _h_before_last(m: re.Match, c: _Ctx) -> DayRange:
 
 
 def _h_ago(m: re.Match, c: _Ctx) -> DayRange:
-    return c.calendar_unit(_unit_word(m), _number(m.group("n")))
+    n, unit = _number(m.group("n")), _unit_word(m)
+    if unit == "day" and re.search(r"couple|few", m.group("n"), re.I):
+        # "a few days ago" is no exact day: from a day before to a day after the number it stands for
+        start, _ = c.calendar_unit("day", n + 1)
+        _, end = c.calendar_unit("day", n - 1)
+        return start, end
+    return c.calendar_unit(unit, n)
 
 
 def _h_weekend(m: re.Match, c: _Ctx) -> DayRange:
