@@ -207,6 +207,14 @@ def test_an_invalid_setting_is_one_line_with_its_value_intact(tmp_path, monkeypa
     one_error_line(result, "WHISPER_FIRST_DAY", "'[bold]2022' is not a YYYY-MM-DD date")
 
 
+def test_a_list_setting_that_is_no_json_names_its_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("WHISPER_DATA_DIR", str(tmp_path / "w"))
+    monkeypatch.setenv("WHISPER_FAST_TRACK_USERS", "[alice")
+    result = runner.invoke(app, ["status"], terminal_width=60)
+    assert result.exit_code == 2, result.output
+    one_error_line(result, "WHISPER_FAST_TRACK_USERS", "not valid JSON")
+
+
 def test_an_unknown_ingest_format_is_one_line_as_given(tmp_path, monkeypatch):
     monkeypatch.setenv("WHISPER_DATA_DIR", str(tmp_path / "w"))
     data = tmp_path / "m.jsonl"

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -18,6 +19,7 @@ from typing import Any, Iterator, Literal
 from pydantic import (
     AliasChoices, Field, SecretStr, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator,
 )
+import pydantic_settings
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from whisper_assets.core.days import FIRST_DAY, check_first_day
@@ -245,6 +247,12 @@ def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment (plus explicit overrides, for tests and the CLI)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except pydantic_settings.SettingsError as exc:  # a list or dict variable that is not JSON
+        m = re.search(r'field "(\w+)"', str(exc))
+        field = m.group(1) if m else "?"
+        name = _env_name(field) if field in Settings.model_fields else field
+        raise SettingsError(f"invalid settings: {name}: not valid JSON (a list is written like "
+                            f'["alice", "bob"])') from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
