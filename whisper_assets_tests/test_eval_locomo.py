@@ -266,7 +266,7 @@ def test_eval_locomo_reports_bad_input(tmp_path):
     data = tmp_path / "tiny_locomo.json"
     data.write_text(json.dumps([tiny_sample()]))
     result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--samples", "conv-404", "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "no sample conv-404" in result.output
+    assert result.exit_code == 2 and "no sample conv-404" in result.output
     result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--backend", "gpt", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown backend" in result.output
 
@@ -308,7 +308,7 @@ def test_eval_locomo_openai_without_a_key_says_so(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     result = CliRunner().invoke(app, ["eval", "locomo", str(data), "--backend", "openai", "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "OPENAI_API_KEY" in result.output
+    assert result.exit_code == 2 and "OPENAI_API_KEY" in result.output
 
 
 def test_eval_locomo_says_when_the_server_refuses_a_scratch_database(tmp_path, monkeypatch, pg_admin):

@@ -91,21 +91,21 @@ def test_eval_commands_say_what_is_wrong_with_a_file_in_one_line(tmp_path):
     runner = CliRunner()
     missing = tmp_path / "nothing.csv"
     result = runner.invoke(app, ["eval", "spc", str(missing), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 1 and "nothing.csv: no such file" in result.output
+    assert result.exit_code == 2 and "nothing.csv: no such file" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
 
     bad = tmp_path / "bad.csv"
     bad.write_text("name,age\nx,3\n")
     result = runner.invoke(app, ["eval", "spc", str(bad), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 1 and "not a Synthetic-Persona-Chat CSV" in result.output
+    assert result.exit_code == 2 and "not a Synthetic-Persona-Chat CSV" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
     locomo = tmp_path / "locomo.json"
     locomo.write_text("[]")
     result = runner.invoke(app, ["eval", "all", "--locomo", str(locomo), "--spc", str(bad), "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "not a Synthetic-Persona-Chat CSV" in result.output  # before any LoCoMo run
+    assert result.exit_code == 2 and "not a Synthetic-Persona-Chat CSV" in result.output  # before any LoCoMo run
     result = runner.invoke(app, ["eval", "all", "--locomo", str(tmp_path / "no.json"), "--spc", str(bad),
                                  "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "no.json: no such file" in result.output
+    assert result.exit_code == 2 and "no.json: no such file" in result.output
     result = runner.invoke(app, ["eval", "spc", str(bad), "--backend", "gpt", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown backend" in result.output

@@ -40,15 +40,16 @@ def _check_backend(backend: str) -> None:
 
 @contextmanager
 def _one_line_errors() -> Iterator[None]:
-    """An evaluation or settings error is one red line and exit 1, never a traceback."""
+    """An evaluation or settings error is one red line, never a traceback: exit 2 for bad input (the
+    file, a sample, an option, a setting), 1 when the run itself failed."""
     from whisper_assets.core.settings import SettingsError
-    from whisper_assets.interfaces.evaluation.samples import EvalError
+    from whisper_assets.interfaces.evaluation.samples import EvalError, EvalInputError
 
     try:
         yield
     except (EvalError, SettingsError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2 if isinstance(exc, (EvalInputError, SettingsError)) else 1) from None
 
 
 def _locomo_lines(h: dict[str, Any]) -> str:
@@ -162,13 +163,13 @@ def all_cmd(
     from whisper_assets.core.settings import load_settings
     from whisper_assets.interfaces.evaluation import spc
     from whisper_assets.interfaces.evaluation.combined import evaluate_all, summary_lines, write_combined
-    from whisper_assets.interfaces.evaluation.samples import EvalError
+    from whisper_assets.interfaces.evaluation.samples import EvalInputError
 
     _check_backend(backend)
     ids = [s.strip() for s in samples.split(",") if s.strip()] if samples else None
     with _one_line_errors(), stores_not_opened():  # a workspace of its own: no notice about the default stores
         if not locomo.is_file():
-            raise EvalError(f"{locomo}: no such file")
+            raise EvalInputError(f"{locomo}: no such file")
         settings = load_settings()
         with console.status("evaluating") as status:
             result = evaluate_all(locomo, spc_file, settings=settings, samples=ids,

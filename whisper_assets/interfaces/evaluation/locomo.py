@@ -57,7 +57,7 @@ from whisper_assets.core.settings import Settings
 from whisper_assets.interfaces.evaluation.facts import DEFAULT_THRESHOLD, evaluate_facts, facts_report, predicted_facts
 from whisper_assets.interfaces.evaluation.pipeline import PipelineRun, run_pipeline
 from whisper_assets.interfaces.evaluation.questions import KS, evaluate_retrieval
-from whisper_assets.interfaces.evaluation.samples import EvalError, dataset_report, load_samples
+from whisper_assets.interfaces.evaluation.samples import EvalInputError, dataset_report, load_samples
 from whisper_assets.interfaces.evaluation.summaries import evaluate_summaries
 from whisper_assets.interfaces.evaluation.workspace import temporary_workspace
 
@@ -67,9 +67,9 @@ BACKENDS = ("offline", "openai")
 def backend_settings(settings: Settings, backend: str, threshold: float) -> Settings:
     """`settings` with the LLM backend asked for, checked (an EvalError says what is wrong)."""
     if backend not in BACKENDS:
-        raise EvalError(f"unknown backend {backend!r}: use offline or openai")
+        raise EvalInputError(f"unknown backend {backend!r}: use offline or openai")
     if not 0 < threshold <= 1:
-        raise EvalError("threshold must be in (0, 1]")
+        raise EvalInputError("threshold must be in (0, 1]")
     settings = settings.model_copy(update={"llm_backend": backend})
     if backend == "openai":
         from whisper_assets.core.llm.openai_backend import LLMNotConfiguredError, openai_client
@@ -77,7 +77,7 @@ def backend_settings(settings: Settings, backend: str, threshold: float) -> Sett
         try:
             openai_client(settings)
         except LLMNotConfiguredError as exc:
-            raise EvalError(f"--backend openai: {exc}") from None
+            raise EvalInputError(f"--backend openai: {exc}") from None
     return settings
 
 
@@ -105,7 +105,7 @@ def evaluate(
     started = time.perf_counter()
     samples = load_samples(path, sample_ids)
     if not samples:
-        raise EvalError(f"{path}: no samples")
+        raise EvalInputError(f"{path}: no samples")
     with temporary_workspace(settings, scratch) as ws:
         embedder = get_embedder(ws.settings.torch_threads)
         say(f"workspace: {ws.data_dir} with {ws.postgres}")

@@ -11,16 +11,21 @@ from whisper_assets.memory.locomo_format import LocomoFormatError, LocomoSample,
 
 
 class EvalError(RuntimeError):
-    """The evaluation could not run (unreadable file, unknown sample id, a failed enrichment run)."""
+    """The evaluation could not run (a failed enrichment run, no scratch database)."""
+
+
+class EvalInputError(EvalError):
+    """The evaluation was asked something it cannot do: an unreadable or malformed file, an unknown
+    sample id, a bad option (the CLI exits 2, as for every bad input)."""
 
 
 def read_locomo(path: Path) -> list[Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise EvalError(f"{path}: no such file") from None
+        raise EvalInputError(f"{path}: no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EvalError(f"{path}: not JSON ({exc})") from None
+        raise EvalInputError(f"{path}: not JSON ({exc})") from None
     return data if isinstance(data, list) else [data]
 
 
@@ -30,19 +35,19 @@ def load_samples(path: Path, sample_ids: Sequence[str] | None = None) -> list[Lo
     by_id: dict[str, Any] = {}
     for i, r in enumerate(raw):
         if not isinstance(r, dict) or "sample_id" not in r:
-            raise EvalError(f"{path}: element {i} is not a LoCoMo sample (no sample_id)")
+            raise EvalInputError(f"{path}: element {i} is not a LoCoMo sample (no sample_id)")
         by_id[str(r["sample_id"])] = r
     if sample_ids:
         missing = [s for s in sample_ids if s not in by_id]
         if missing:
-            raise EvalError(f"{path}: no sample {', '.join(missing)} (has: {', '.join(by_id)})")
+            raise EvalInputError(f"{path}: no sample {', '.join(missing)} (has: {', '.join(by_id)})")
         chosen = [by_id[s] for s in dict.fromkeys(sample_ids)]
     else:
         chosen = list(by_id.values())
     try:
         return [parse_sample(r) for r in chosen]
     except LocomoFormatError as exc:
-        raise EvalError(str(exc)) from None
+        raise EvalInputError(str(exc)) from None
 
 
 def file_sha256(path: Path) -> str:

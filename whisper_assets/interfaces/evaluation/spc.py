@@ -62,7 +62,7 @@ import numpy as np
 
 from whisper_assets.interfaces.evaluation import metrics
 from whisper_assets.interfaces.evaluation.metrics import PRCounts
-from whisper_assets.interfaces.evaluation.samples import EvalError
+from whisper_assets.interfaces.evaluation.samples import EvalInputError
 
 SPEAKERS = ("User 1", "User 2")
 PERSONA_COLUMNS = {"User 1": "user 1 personas", "User 2": "user 2 personas"}
@@ -127,15 +127,15 @@ def load_spc(path: str | Path) -> list[SpcConversation]:
             needed = [*PERSONA_COLUMNS.values(), CONVERSATION_COLUMN]
             missing = [c for c in needed if c not in (reader.fieldnames or [])]
             if missing:
-                raise EvalError(f"{path}: not a Synthetic-Persona-Chat CSV (missing column "
+                raise EvalInputError(f"{path}: not a Synthetic-Persona-Chat CSV (missing column "
                                 f"{', '.join(repr(c) for c in missing)})")
             rows = list(reader)
     except FileNotFoundError:
-        raise EvalError(f"{path}: no such file") from None
+        raise EvalInputError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise EvalError(f"{path}: is a directory, not a CSV file") from None
+        raise EvalInputError(f"{path}: is a directory, not a CSV file") from None
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise EvalError(f"{path}: unreadable CSV ({exc})") from None
+        raise EvalInputError(f"{path}: unreadable CSV ({exc})") from None
     out = []
     for i, row in enumerate(rows):
         turns, dropped = parse_conversation(row.get(CONVERSATION_COLUMN) or "")
@@ -143,7 +143,7 @@ def load_spc(path: str | Path) -> list[SpcConversation]:
             personas = {s: _personas(row.get(c) or "") for s, c in PERSONA_COLUMNS.items()}
             out.append(SpcConversation(i, personas, tuple(turns), dropped))
     if not out:
-        raise EvalError(f"{path}: no conversation with a 'User 1:' or 'User 2:' turn")
+        raise EvalInputError(f"{path}: no conversation with a 'User 1:' or 'User 2:' turn")
     return out
 
 
@@ -153,7 +153,7 @@ def sample_conversations(conversations: Sequence[SpcConversation], n: int | None
     if n is None or n >= len(conversations):
         return list(conversations)
     if n < 1:
-        raise EvalError("the number of SPC conversations must be >= 1")
+        raise EvalInputError("the number of SPC conversations must be >= 1")
     return sorted(random.Random(seed).sample(list(conversations), n), key=lambda c: c.index)
 
 
