@@ -165,3 +165,21 @@ def test_earlier_and_cant_questions():
 
     assert content_terms("what did we talk about earlier?") == set()
     assert route_categories("what can’t I eat?") == ["health", "preference"]
+
+
+def test_a_fact_another_says_with_more_words_is_left_out():
+    from types import SimpleNamespace
+
+    from whisper_assets.memory.retrieval.facts import without_implied
+
+    def view(category: str, fact: str):
+        return SimpleNamespace(record=SimpleNamespace(category=category, fact=fact))
+
+    views = [view("family", "has a sister"), view("family", "has a sister who lives in Lyon"),
+             view("pet", "has a cat"), view("pet", "has a cat named Miso"), view("pet", "has a catfish"),
+             view("location", "lives in Portland"), view("location", "lives in Portland, Maine"),
+             view("hobby", "has a sister")]  # another category: kept
+    kept = [(v.record.category, v.record.fact) for v in without_implied(views)]
+    assert kept == [("family", "has a sister who lives in Lyon"), ("pet", "has a cat named Miso"),
+                    ("pet", "has a catfish"), ("location", "lives in Portland"),
+                    ("location", "lives in Portland, Maine"), ("hobby", "has a sister")]

@@ -59,6 +59,23 @@ def as_of(records: Iterable[FactRecord], now: datetime) -> tuple[list[FactView],
     return current, past
 
 
+def without_implied(views: Sequence[FactView]) -> list[FactView]:
+    """The views minus each fact another of its category says with more words after the same start
+    ("has a sister" beside "has a sister who lives in Lyon", "has a cat" beside "has a cat named
+    Miso"): told from different days, consolidation keeps both (they do not mean the same), and the
+    shorter one would only repeat the longer. In sorted order a text's extensions follow it."""
+    implied: set[int] = set()
+    by_category: dict[str, list[tuple[str, int]]] = {}
+    for i, v in enumerate(views):
+        by_category.setdefault(v.record.category, []).append((v.record.fact.lower(), i))
+    for texts in by_category.values():
+        texts.sort()
+        for (text, i), (after, _) in zip(texts, texts[1:]):
+            if after.startswith(text + " "):
+                implied.add(i)
+    return [v for i, v in enumerate(views) if i not in implied]
+
+
 def history_views(records: Iterable[FactRecord]) -> list[FactView]:
     """Every period of every fact, by slot or category, then oldest first."""
     views = [_view(r, start, end, how, None) for r in records for start, end, how in r.periods()]

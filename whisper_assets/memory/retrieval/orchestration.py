@@ -57,7 +57,7 @@ import numpy as np
 from whisper_assets.core.llm.schemas import Category
 from whisper_assets.core.timephrases import TimeRange, get_zone, resolve_time_range
 from whisper_assets.memory.retrieval import vectors
-from whisper_assets.memory.retrieval.facts import as_of, bot_exists, rank_facts
+from whisper_assets.memory.retrieval.facts import as_of, bot_exists, rank_facts, without_implied
 from whisper_assets.memory.retrieval.limits import MAX_FACTS_SCANNED
 from whisper_assets.memory.retrieval.models import (
     UTC, MessageItem, RecallError, RecallOptions, RecallResult, SummaryItem, UnknownBotError, summary_item,
@@ -110,6 +110,7 @@ def recall(
         with _timed(timings, "facts_sql"):  # as of `now`: nothing first learnt after it
             records = consolidation.fact_records(conn, bot, user, limit=MAX_FACTS_SCANNED, now=q.now)
             fact_rows, past_rows = as_of(records, q.now)
+            fact_rows = without_implied(fact_rows)
         with _timed(timings, "summaries_sql"):
             summaries, total = _summaries_by_time(conn, bot, user, q, options)
         vector = embedding.wait(timings)
