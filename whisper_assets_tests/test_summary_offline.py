@@ -224,3 +224,11 @@ def test_replies_that_lean_on_their_question_are_not_reported():
     assert reportable("a little bit, yeah.") is None
     assert reportable("probably right after work, around six.") is None
     assert reportable("A neighbour gave us a huge box of tomatoes.") == "A neighbour gave us a huge box of tomatoes."
+
+
+def test_plans_without_their_subject_and_names_of_two_words():
+    from whisper_assets.core.llm.offline import keywords
+
+    msgs = day("Maya", ["heading up to Lake Placid on Friday with my cousin Ines, hoping for snow"])
+    assert summarize("Maya", msgs, []).text.startswith("Maya is heading up to Lake Placid on Friday")  # a day of no "I"
+    assert keywords([msgs[0].content])[:2] == ["Lake Placid", "Friday"]

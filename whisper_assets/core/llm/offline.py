@@ -21,6 +21,7 @@ from whisper_assets.core.llm.offline_summary import summarize
 OFFLINE_MODEL = "offline-rules-v1"
 OFFLINE_PROMPT_VERSION = "offline-v4"  # v2: third-person summaries citing their turns; v3: endings, subjects restored; v4: titles, lists, goals, unborn children, mixed breeds; news told without "I" reported in summaries
 _WORD = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'’-]{3,}")
+_NAME_RUN = re.compile(r"(?<![\w'’])[A-Z][a-zà-ÿ]+(?:\s+[A-Z][a-zà-ÿ]+)*")
 _STOP = ENGLISH_STOP_WORDS | {
     "just", "like", "really", "yeah", "thanks", "thank", "okay", "pretty", "today", "tomorrow",
     "yesterday", "week", "going", "think", "know", "been", "good", "great", "time", "sure", "haha",
@@ -38,13 +39,14 @@ def keywords(texts: Sequence[str], limit: int = 4) -> list[str]:
     proper: Counter[str] = Counter()
     for text in texts:
         for sentence in re.split(r"[.!?]\s+", text):
-            for i, word in enumerate(_WORD.findall(sentence)):
+            for word in _WORD.findall(sentence):
                 lower = word.lower()
                 if lower in _STOP or "'" in lower or "’" in lower:
                     continue
                 counts[lower] += 1
-                if i > 0 and word[0].isupper():
-                    proper[word] += 1
+            for m in _NAME_RUN.finditer(sentence):  # "Lake Travis" is one name, not "Lake" and "Travis"
+                if m.start() > 0 and _WORD.fullmatch(m.group().split()[0]) and m.group().lower() not in _STOP:
+                    proper[m.group()] += 1
     frequent = [w for w, c in counts.most_common() if c >= 2]
     names = [w for w, _ in proper.most_common() if w.lower() not in frequent]
     return (frequent + names)[:limit]

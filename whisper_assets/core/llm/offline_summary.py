@@ -143,18 +143,23 @@ _TRAILING_FILLER = re.compile(r"[\s,]+(?:though|tho|anyway|anyways|honestly)(?=[
 
 
 def reportable(sentence: str) -> str | None:
-    """A sentence of the user's that says something without being about the user ("Biscuit stole a
-    bagel off the counter", "flight is booked now"), for a day with no first-person statement: it is
-    reported ("Maya said ..."). None for a question, something said to the other side, a fragment,
-    or a sentence whose subject was left out or is a pronoun (reported, it would lose its subject)."""
+    """For a day with no first-person statement: a sentence of the user's that says something without
+    being about the user ("Biscuit stole a bagel off the counter", "flight is booked now"), reported
+    ("Maya said ..."), or about the user with "I'm" left out ("going out on the lake tomorrow"). None
+    for a question, something said to the other side, a fragment, or a sentence whose subject was
+    left out otherwise or is a pronoun (reported, it would lose its subject)."""
     s = _OPENER.sub("", _clean(sentence)).strip(" ,;:-")
     if not s or s.endswith("?") or _SECOND_PERSON.search(s) or _VOCATIVE.search(s) or _CLOSER.search(s):
         return None
     s = _TRAILING_FILLER.sub("", s)
     words = s.split()
     first = words[0].lower().strip(",")
-    if _POINTS_BACK.search(s) and len(words) <= _SHORT or _ANSWER_TAIL.search(s) or len(words) < 4 or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START or (
-            first in _PAST or first.endswith(("ed", "ing"))):
+    nxt = words[1].lower().strip(",") if len(words) > 1 else ""
+    if len(first) > 4 and first.endswith("ing") and nxt in _AFTER_VERB and len(words) >= 4:
+        return "I'm " + s[0].lower() + s[1:]  # "going out on the lake tomorrow": the user's own plan
+    if (_POINTS_BACK.search(s) and len(words) <= _SHORT or _ANSWER_TAIL.search(s) or len(words) < 4
+            or len(set(_content_words(s))) < 2 or first in _NO_REPORT_START
+            or first in _PAST or first.endswith(("ed", "ing"))):
         return None
     return s
 
