@@ -6,7 +6,7 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from whisper_assets.core.days import latest_day
 from whisper_assets.core.messages import InvalidMessageError, validate_bot_name, validate_user_id
 from whisper_assets.core.settings import Settings, SettingsError, load_settings
 from whisper_assets.interfaces.cli.errors import ErrorReportingGroup, debug_enabled, fail, set_debug
+
+if TYPE_CHECKING:
+    from whisper_assets.stores.qdrant import DayStatus, MessageStore
 
 app = typer.Typer(cls=ErrorReportingGroup, no_args_is_help=True, add_completion=False,
                   help="Memory enrichment for chat bots.")
@@ -96,23 +99,34 @@ def ingest_cmd(
         raise typer.Exit(1)
 
 
+def _check_bot_name(bot: str | None) -> None:
+    """An invalid --bot is one `error:` line (exit 2)."""
+    if bot is not None:
+        try:
+            validate_bot_name(bot)
+        except InvalidMessageError as exc:
+            raise fail(str(exc)) from None
+
+
+def _bots_and_days(store: MessageStore, bot: str | None) -> tuple[list[str], list[DayStatus]]:
+    """The bots the store holds and the day counts of `bot` (every bot when None); a bot it does not
+    hold is one `error:` line (exit 2)."""
+    known = store.bots()
+    if bot is not None and bot not in known:
+        raise fail(f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})")
+    return known, store.status_by_day(bot)
+
+
 def _print_status(settings: Settings, bot: str | None) -> None:
     from whisper_assets.stores.qdrant import open_store
 
     from whisper_assets.core.messages import epoch_ms
     from whisper_assets.core.enrichment.quality import pending_lag
 
-    if bot is not None:
-        try:
-            validate_bot_name(bot)
-        except InvalidMessageError as exc:
-            raise fail(str(exc)) from None
+    _check_bot_name(bot)
     with open_store(settings) as store:
-        known = store.bots()
-        rows = store.status_by_day(bot) if bot is None or bot in known else []
+        _, rows = _bots_and_days(store, bot)
         lag = pending_lag(store, epoch_ms(datetime.now(timezone.utc)))
-    if bot is not None and bot not in known:  # as enrich and backfill say it
-        raise fail(f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})")
     table = Table("bot", "day", "pending", "completed", title="messages by enrichment status")
     for row in rows:
         table.add_row(row.bot_name, row.day, str(row.pending), str(row.completed))
@@ -176,16 +190,10 @@ def _days_to_enrich(
     from whisper_assets.stores.qdrant import open_store
 
     days = _day_range(settings, day, start, end)
-    if bot is not None:
-        try:
-            validate_bot_name(bot)
-        except InvalidMessageError as exc:
-            raise fail(str(exc)) from None
+    _check_bot_name(bot)
     with open_store(settings) as store:
-        known = store.bots()
-        pending = [r for r in store.status_by_day(bot) if r.pending] if bot in known or bot is None else []
-    if bot is not None and bot not in known:
-        raise fail(f"unknown bot {bot!r}: no messages stored for it (known: {', '.join(known) or 'none'})")
+        known, rows = _bots_and_days(store, bot)
+    pending = [r for r in rows if r.pending]
     bots = [bot] if bot else known
     if days is not None:
         return {b: days for b in bots}

@@ -11,14 +11,12 @@ from typing import Any, Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from whisper_assets.core.settings import stores_not_opened
 from whisper_assets.interfaces.cli.errors import fail
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate the pipeline against benchmark data.")
 console = Console()
-err = Console(stderr=True)
 
 _BACKEND = typer.Option("offline", "--backend", help="offline | openai")
 _THRESHOLD = typer.Option(None, "--threshold", min=0.01, max=1.0,
@@ -48,8 +46,7 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except (EvalError, SettingsError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2 if isinstance(exc, (EvalInputError, SettingsError)) else 1) from None
+        raise fail(str(exc), 2 if isinstance(exc, (EvalInputError, SettingsError)) else 1) from None
 
 
 def _locomo_lines(h: dict[str, Any]) -> str:

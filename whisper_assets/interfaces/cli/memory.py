@@ -15,17 +15,16 @@ from typing import Iterator, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from whisper_assets.core.llm.schemas import Category
 from whisper_assets.core.messages import InvalidMessageError, validate_bot_name, validate_user_id
 from whisper_assets.core.settings import Settings, SettingsError, load_settings
+from whisper_assets.interfaces.cli.errors import fail
 from whisper_assets.memory.retrieval.limits import DEFAULT_LIMIT, MAX_FACTS_SCANNED, MAX_LIMIT
 
 memory_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Read a user's memories back.")
 console = Console()
-err = Console(stderr=True)
 
 ANSWER_SYSTEM_PROMPT = (
     "You help a chat bot answer its user's question about their shared history. Answer ONLY from the "
@@ -37,8 +36,6 @@ ANSWER_SYSTEM_PROMPT = (
 
 
 def _fail(message: str) -> typer.Exit:
-    from whisper_assets.interfaces.cli.errors import fail
-
     return fail(message, 2)
 
 
@@ -163,9 +160,7 @@ def ask_cmd(
         try:
             answer = answer_from_context(settings, question, context)
         except Exception as exc:  # openai.APIError, connection errors, missing key
-            err.print(f"[red]error:[/red] the LLM did not answer: {escape(' '.join(f'{type(exc).__name__}: {exc}'.split()))}",
-                      highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise fail(f"the LLM did not answer: {type(exc).__name__}: {exc}", 1) from None
         typer.echo(f"\nAnswer: {answer}")
 
 
