@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Sequence
 
 from whisper_assets.core.enrichment.models import FactObservation, StagedMessage, Summary
@@ -112,6 +113,8 @@ def uncovered_messages(
     source, or a turn of a window its user's summary was written from (a summary cites only the
     turns it draws on, yet it read them all)."""
     covered = {mid for s in summaries for mid in s.source_message_ids}
-    windows = [(s.user_id, s.start_timestamp, s.end_timestamp) for s in summaries]
+    windows: dict[str, list[tuple[datetime, datetime]]] = {}  # a user's summary windows: a run spans many users
+    for s in summaries:
+        windows.setdefault(s.user_id, []).append((s.start_timestamp, s.end_timestamp))
     return [m.message_id for m in messages if m.message_id not in covered and not skipped.get(m.message_id)
-            and not any(user == m.user_id and start <= m.ts < end for user, start, end in windows)]
+            and not any(start <= m.ts < end for start, end in windows.get(m.user_id, ()))]

@@ -116,10 +116,19 @@ def _content_words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text) if len(w) > 3 and w.lower() not in _STOP]
 
 
-def candidate(sentence: str) -> str | None:
-    """The statement part of a sentence when it is about the user (first person), else None."""
+def _said(sentence: str) -> str | None:
+    """A sentence without its opening fillers, or None for a question, something said to the other
+    side by "you" or by name, and a goodbye."""
     s = _OPENER.sub("", _clean(sentence)).strip(" ,;:-")
     if not s or s.endswith("?") or _SECOND_PERSON.search(s) or _VOCATIVE.search(s) or _CLOSER.search(s):
+        return None
+    return s
+
+
+def candidate(sentence: str) -> str | None:
+    """The statement part of a sentence when it is about the user (first person), else None."""
+    s = _said(sentence)
+    if s is None:
         return None
     s = _with_subject(s)
     if s is None or len(s.split()) < 4 or len(set(_content_words(s))) < 2:
@@ -148,8 +157,8 @@ def reportable(sentence: str) -> str | None:
     ("Maya said ..."), or about the user with "I'm" left out ("going out on the lake tomorrow"). None
     for a question, something said to the other side, a fragment, or a sentence whose subject was
     left out otherwise or is a pronoun (reported, it would lose its subject)."""
-    s = _OPENER.sub("", _clean(sentence)).strip(" ,;:-")
-    if not s or s.endswith("?") or _SECOND_PERSON.search(s) or _VOCATIVE.search(s) or _CLOSER.search(s):
+    s = _said(sentence)
+    if s is None:
         return None
     s = _TRAILING_FILLER.sub("", s)
     words = s.split()

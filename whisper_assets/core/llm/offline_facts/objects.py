@@ -18,9 +18,10 @@ _CUT_RE = re.compile(
     r"|\s(?:and|&|or|n)\s(?!(?!I\b|I'|Im\b)[A-Z])"
     r"|$)"
 )
-_NAME_WORDS = r"(?-i:(?!I\b|I'|Im\b)[A-Z][\w'.\u2024-]+(?:\s+[A-Z][\w'.\u2024-]+)?)"
-_MORE_NAMES_RE = re.compile(r"\s*(?:,\s*(?:(?:and|or|&)\s+)?|\s(?:and|or|&)\s+)" + _NAME_WORDS)
-_COMMA_PLACE_RE = re.compile(r",\s+([A-Z][\w'.\u2024-]+(?:\s+[A-Z][\w'.\u2024-]+)?)(?=\s*(?:[,.!?;]|$))")
+_CAPITALISED = r"[A-Z][\w'.\u2024-]+(?:\s+[A-Z][\w'.\u2024-]+)?"  # one or two capitalised words
+_MORE_NAMES_RE = re.compile(r"\s*(?:,\s*(?:(?:and|or|&)\s+)?|\s(?:and|or|&)\s+)(?-i:(?!I\b|I'|Im\b)"
+                            + _CAPITALISED + ")")
+_COMMA_PLACE_RE = re.compile(r",\s+(" + _CAPITALISED + r")(?=\s*(?:[,.!?;]|$))")
 _TRAIL_FILLER_RE = re.compile(
     r"(?:\s+|^)(?:lol|haha\w*|hehe\w*|lmao|tbh|btw|honestly|actually|really|too|again|anyway|"
     r"anymore|though|now|right now|at the moment|atm|currently|these days|nowadays|lately|"
