@@ -54,14 +54,14 @@ def test_locomo_parser_handles_the_known_traps():
         "sample_id": "conv-99",
         "conversation": {
             "speaker_a": "Ann", "speaker_b": "Ben",
-            "session_1_date_time": "1:56 pm on 8 May, 2023",
+            "session_1_date_time": "2:37 pm on 6 May, 2023",
             "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": " Hi Ben "},
                           {"speaker": "Ben", "dia_id": "D1:2", "text": "I went hiking yesterday"}],
-            "session_10_date_time": "12:09 am on 13 September, 2023",
+            "session_10_date_time": "12:21 am on 14 September, 2023",
             "session_10": [{"speaker": "Ben", "dia_id": "D10:1", "text": "Late night!"}],
-            "session_2_date_time": "4:10 pm on 9 May, 2023",
+            "session_2_date_time": "5:05 pm on 11 May, 2023",
             "session_2": [{"speaker": "Ann", "dia_id": "D2:1", "text": "Morning"}],
-            "session_3_date_time": "4:10 pm on 26 October, 2023",  # a date without a session
+            "session_3_date_time": "6:45 pm on 27 October, 2023",  # a date without a session
         },
     }
     parsed = list(parse_locomo([sample]))
@@ -70,9 +70,9 @@ def test_locomo_parser_handles_the_known_traps():
     assert [i.content for i in items] == ["Hi Ben", "I went hiking yesterday", "Morning", "Late night!"]
     assert {i.bot for i in items} == {"conv-99"} and [i.user for i in items][:2] == ["Ann", "Ben"]
     assert all(i.role == "user" for i in items)
-    assert items[0].timestamp.isoformat() == "2023-05-08T13:56:00+00:00"
-    assert items[1].timestamp.isoformat() == "2023-05-08T13:56:01+00:00"
-    assert items[3].timestamp.isoformat() == "2023-09-13T00:09:00+00:00"
+    assert items[0].timestamp.isoformat() == "2023-05-06T14:37:00+00:00"
+    assert items[1].timestamp.isoformat() == "2023-05-06T14:37:01+00:00"
+    assert items[3].timestamp.isoformat() == "2023-09-14T00:21:00+00:00"
 
 
 def test_locomo_bad_session_date_is_reported():

@@ -450,7 +450,7 @@ def test_job_loss_not_taken(text: str) -> None:
         # apposition, not a list: two animals
         ("I have two dogs, a beagle and a lab", {("pet", "has two dogs")}),
         # a list we don't fully understand is not merged
-        ("I have a cat and a dog walker comes on Mondays", {("pet", "has a cat")}),
+        ("I have a rabbit and a dog walker comes on Mondays", {("pet", "has a rabbit")}),
         ("I have a cat and a stuffed dog", {("pet", "has a cat")}),
         ("I have a dog, a cat", {("pet", "has a dog")}),
         ("I have a dog and my sister has a cat", {("pet", "has a dog"), ("family", "has a sister")}),
@@ -461,7 +461,7 @@ def test_coordinated_pets_are_one_fact(text: str, expected: set[tuple[str, str]]
 
 
 def test_named_pet_in_a_list_is_not_merged() -> None:
-    got = facts_of("I have a dog and a cat named Tofu")
+    got = facts_of("I have a hamster and a cat named Tofu")
     assert ("pet", "has a cat named Tofu") in got
     assert not any(" and " in fact for _, fact in got)
 
@@ -478,7 +478,7 @@ def test_pet_implied_by_a_list_is_dropped() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("we've got a pup and a kitty", {("pet", "has a dog and a cat")}),
+        ("we've got a pup and a bunny", {("pet", "has a dog and a rabbit")}),
         ("we adopted a pup", {("pet", "has a dog")}),
         ("our kitty is so fluffy", {("pet", "has a cat")}),
         ("I have a bunny", {("pet", "has a rabbit")}),

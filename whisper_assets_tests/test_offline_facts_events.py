@@ -127,7 +127,7 @@ def test_no_name_when_it_does_not_fit(text: str) -> None:
 
 def test_a_less_specific_fact_beside_a_more_specific_one_is_dropped() -> None:
     assert ("pet", "has dogs") in facts_of("My dogs are loud.")
-    facts = facts_of("My dogs are loud.", "I have three dogs.", "I like to paint.", "I like to paint seascapes.")
+    facts = facts_of("My dogs are loud.", "I have three dogs.", "Also, I like to paint.", "I like to paint seascapes.")
     assert ("pet", "has three dogs") in facts and ("pet", "has dogs") not in facts
     assert ("hobby", "likes to paint seascapes") in facts and ("hobby", "likes to paint") not in facts
 

@@ -66,9 +66,9 @@ def test_chores_are_no_projects(message: str) -> None:
 
 
 @pytest.mark.parametrize("message, expected", [
-    ("I like all kinds of music, but my favorite is jazz.", "favourite music is jazz"),
+    ("I enjoy all kinds of cheese, but my favorite is brie.", "favourite cheese is brie"),
     ("I enjoy all sorts of food and my favorite has to be sushi.", "favourite food is sushi"),
-    ("I read all kinds of books but my favorite one is Dune.", "favourite book is Dune"),
+    ("I collect all kinds of stamps but my favorite one is the Penny Black.", "favourite stamp is the Penny Black"),
 ])
 def test_the_favourite_after_all_kinds_of_things(message: str, expected: str) -> None:
     assert expected in texts(message), texts(message)

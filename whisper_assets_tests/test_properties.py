@@ -106,7 +106,7 @@ LOCOMO_SAMPLE = st.one_of(
     st.fixed_dictionaries({
         "sample_id": st.one_of(st.just("conv-1"), JSON_VALUES),
         "conversation": st.one_of(
-            st.fixed_dictionaries({"session_1_date_time": st.one_of(st.just("1:56 pm on 8 May, 2023"), JSON_VALUES),
+            st.fixed_dictionaries({"session_1_date_time": st.one_of(st.just("2:37 pm on 6 May, 2023"), JSON_VALUES),
                                    "session_1": st.one_of(st.lists(LOCOMO_TURN, max_size=5), JSON_VALUES)}),
             JSON_VALUES),
     }),

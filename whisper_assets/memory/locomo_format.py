@@ -79,7 +79,7 @@ def dia_order(dia_id: str) -> tuple[int, int]:
 
 
 def locomo_session_time(value: str) -> datetime:
-    """'1:56 pm on 8 May, 2023' -> aware UTC datetime (LoCoMo dates carry no zone; we read UTC)."""
+    """'2:37 pm on 6 May, 2023' -> aware UTC datetime (LoCoMo dates carry no zone; we read UTC)."""
     return datetime.strptime(value.strip(), LOCOMO_DATE_FORMAT).replace(tzinfo=timezone.utc)
 
 

@@ -44,7 +44,7 @@ def _h_favourite_is(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
     r"(?:is|are|has\s+to\s+be|would\s+be|'s)\s+",
 )
 def _h_favourite_of_kinds(m: re.Match[str], rest: str, ctx: _Ctx) -> Iterable[Emit]:
-    """"I like all kinds of music, but my favourite is jazz": the kind named before the favourite."""
+    """"I enjoy all kinds of cheese, but my favourite is brie": the kind named before the favourite."""
     kind = inflection.singular(m.group("kind").lower().split()[-1])
     obj = _free_object(rest, max_words=6)
     if obj is None or kind in _FAV_SKIP or obj.split()[0].lower() in {"a", "an", "their", "when", "to"}:
